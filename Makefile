@@ -1,0 +1,34 @@
+# Two entry points for a newcomer: `make demo` and `make test`. Both create .venv on first use.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,dask
+
+.PHONY: install demo test test-slow lint typecheck bench clean
+
+$(BIN)/treatalloc: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(BIN)/treatalloc
+
+install: $(BIN)/treatalloc
+
+demo: install
+	$(BIN)/treatalloc info instances/demo/instance.toml
+	$(BIN)/treatalloc solve instances/demo/instance.toml --solver highs
+	$(BIN)/treatalloc solve instances/synthetic_10k/instance.toml --solver highs --json
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The greedy baseline: start at each unit's cheapest option, repair, then fill by value/cost ratio."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engine.backend import Capabilities
+from engine.finalize import build_result
+from engine.repair import cheapest, fill, repair
+from engine.result import SolveResult
+from formulations.assignment import evaluate
+from formulations.instance import Instance
+
+
+def greedy_assignment(instance: Instance) -> np.ndarray:
+    """A feasible assignment when one is reachable by downgrades from the cheapest choice."""
+    a = repair(instance, cheapest(instance))
+    if not evaluate(instance, a).feasible:
+        return a
+    return fill(instance, a, max_rounds=200)
+
+
+class GreedyBackend:
+    """Heuristic: no proof, so the result is ``feasible`` with ``bound`` None (or infeasible)."""
+
+    name: ClassVar[str] = "greedy"
+    capabilities: ClassVar[Capabilities] = Capabilities(exact=False)
+
+    def solve(
+        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+    ) -> SolveResult:
+        a = greedy_assignment(instance)
+        if not evaluate(instance, a).feasible:
+            return build_result(
+                instance, solver=self.name, assignment=None, bound=None, status="infeasible",
+                message="even the cheapest option of every unit breaks a budget or capacity",
+            )
+        return build_result(instance, solver=self.name, assignment=a, bound=None)

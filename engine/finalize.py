@@ -1,0 +1,75 @@
+"""Turn a backend's raw answer into a SolveResult, re-checked with the project's own arithmetic.
+
+Whatever a solver's internal tolerances, the objective and usage reported are recomputed from the
+assignment, and an allocation that breaks a budget by more than FEAS_TOL is repaired, never
+returned as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from engine.repair import repair
+from engine.result import SolveResult, Status, is_proven_optimal
+from formulations.assignment import evaluate
+from formulations.instance import Instance
+
+
+def limits_map(instance: Instance) -> dict[str, float]:
+    return {b.name: float(b.limit) for b in instance.budgets}
+
+
+def build_result(
+    instance: Instance,
+    *,
+    solver: str,
+    assignment: np.ndarray | None,
+    bound: float | None,
+    status: Status | None = None,
+    multipliers: Mapping[str, float] | None = None,
+    message: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> SolveResult:
+    """Evaluate ``assignment``; the status is ``optimal`` only where ``bound`` proves it.
+
+    ``status`` may force ``infeasible``, ``time_limit`` or ``error``; otherwise it is derived.
+    """
+    info = dict(detail or {})
+    if assignment is None:
+        return SolveResult(
+            status=status or "error", solver=solver, bound=bound,
+            limits=limits_map(instance), multipliers=dict(multipliers or {}),
+            message=message, detail=info,
+        )
+    ev = evaluate(instance, assignment)
+    if not ev.feasible:
+        info["repaired"] = "; ".join(ev.violations)
+        assignment = repair(instance, assignment)
+        ev = evaluate(instance, assignment)
+        if not ev.feasible:
+            return SolveResult(
+                status="error", solver=solver, bound=bound, limits=limits_map(instance),
+                message="solver returned an allocation that breaks a budget and repair failed: "
+                + "; ".join(ev.violations),
+                detail=info,
+            )
+    objective = ev.objective
+    if bound is not None and bound < objective:
+        # a solver's bound is at least its own objective; rounding noise must not invert them
+        bound = objective
+    if status in ("time_limit", "error"):
+        final: Status = status
+        if status == "time_limit" and is_proven_optimal(objective, bound):
+            final = "optimal"
+    else:
+        final = "optimal" if is_proven_optimal(objective, bound) else "feasible"
+    return SolveResult(
+        status=final, solver=solver, objective=objective, bound=bound,
+        assignment=np.asarray(assignment, dtype=np.int64),
+        usage={b.name: float(u) for b, u in zip(instance.budgets, ev.usage, strict=True)},
+        limits=limits_map(instance), multipliers=dict(multipliers or {}),
+        message=message, detail=info,
+    )

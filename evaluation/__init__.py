@@ -1,0 +1,1 @@
+"""Policy value on randomised data and A/B-test analysis; works on plain arrays."""

@@ -1,0 +1,1 @@
+"""Parameter providers (torch models, imported lazily); not yet built."""

@@ -1,0 +1,5 @@
+import sys
+
+from treatalloc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""treatalloc solve PATH --solver NAME [--time-limit S] [--json] [--out FILE]."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "solve an instance file with a chosen solver and print (or --json) the result"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from engine.registry import BACKENDS
+
+    p.add_argument("path", help="instance.toml (or the folder holding it)")
+    p.add_argument("--solver", default="highs", choices=sorted(BACKENDS), help="default: highs")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds")
+    p.add_argument("--gap", type=float, default=None,
+                   help="relative gap at which an exact solver may stop (status then 'feasible' "
+                        "unless the proof reaches 1e-9)")
+    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="write the allocation (.csv or .parquet), one row per unit")
+    p.add_argument("--option", "-O", action="append", metavar="KEY=VALUE",
+                   help="solver option, repeatable (e.g. -O threads=1, -O backend=dask)")
+    p.add_argument("--backend", default=None, help="dual solver backend: numpy or dask")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address for --backend dask (default: a LocalCluster)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine import solve
+    from formulations import load_instance
+    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
+    from treatalloc.console import fmt, parse_key_values, stdout_to_stderr, write_table
+
+    options = parse_key_values(args.option, "--option")
+    if args.gap is not None:
+        options["gap"] = args.gap
+    if args.backend is not None:
+        options["backend"] = args.backend
+    if args.scheduler is not None:
+        options["scheduler"] = args.scheduler
+    options.setdefault("progress", not args.quiet and not args.json and sys.stderr.isatty())
+    instance = load_instance(args.path)
+    with stdout_to_stderr():
+        result = solve(instance, args.solver, time_limit=args.time_limit, options=options)
+    if args.out and result.assignment is not None:
+        write_table(result.assignment_frame(instance), args.out)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"instance   {instance.name}  ({instance.n_units} units, {instance.n_rows} options)")
+        print(f"solver     {result.solver}")
+        print(f"status     {result.status}")
+        print(f"objective  {fmt(result.objective)}")
+        print(f"bound      {fmt(result.bound)}")
+        print(f"gap        {fmt(result.gap, 3)}")
+        for name, used in result.usage.items():
+            print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
+        for name, lam in result.multipliers.items():
+            print(f"lambda     {name}: {lam:.10g}")
+        print(f"seconds    {result.seconds:.3f}")
+        if result.message:
+            print(f"message    {result.message}")
+        if args.out:
+            print(f"allocation {'written to ' + args.out if result.assignment is not None else 'none: nothing written'}")
+    if result.status in ("optimal", "feasible"):
+        return EXIT_OK
+    if result.status == "infeasible":
+        return EXIT_INFEASIBLE
+    if result.status == "time_limit":
+        return EXIT_OK if result.assignment is not None else EXIT_LIMIT
+    return EXIT_INTERNAL
