@@ -40,9 +40,13 @@ def build_result(
     info = dict(detail or {})
     if assignment is None:
         return SolveResult(
-            status=status or "error", solver=solver, bound=bound,
-            limits=limits_map(instance), multipliers=dict(multipliers or {}),
-            message=message, detail=info,
+            status=status or "error",
+            solver=solver,
+            bound=bound,
+            limits=limits_map(instance),
+            multipliers=dict(multipliers or {}),
+            message=message,
+            detail=info,
         )
     ev = evaluate(instance, assignment)
     if not ev.feasible:
@@ -51,7 +55,10 @@ def build_result(
         ev = evaluate(instance, assignment)
         if not ev.feasible:
             return SolveResult(
-                status="error", solver=solver, bound=bound, limits=limits_map(instance),
+                status="error",
+                solver=solver,
+                bound=bound,
+                limits=limits_map(instance),
                 message="solver returned an allocation that breaks a budget and repair failed: "
                 + "; ".join(ev.violations),
                 detail=info,
@@ -67,9 +74,14 @@ def build_result(
     else:
         final = "optimal" if is_proven_optimal(objective, bound) else "feasible"
     return SolveResult(
-        status=final, solver=solver, objective=objective, bound=bound,
+        status=final,
+        solver=solver,
+        objective=objective,
+        bound=bound,
         assignment=np.asarray(assignment, dtype=np.int64),
         usage={b.name: float(u) for b, u in zip(instance.budgets, ev.usage, strict=True)},
-        limits=limits_map(instance), multipliers=dict(multipliers or {}),
-        message=message, detail=info,
+        limits=limits_map(instance),
+        multipliers=dict(multipliers or {}),
+        message=message,
+        detail=info,
     )

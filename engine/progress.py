@@ -38,17 +38,23 @@ class _RichProgress:
 
 
 @contextmanager
-def progress(description: str, total: float | None = None, *, enabled: bool = False) -> Iterator[Progress]:
+def progress(
+    description: str, total: float | None = None, *, enabled: bool = False
+) -> Iterator[Progress]:
     """Yield a progress handle; a live bar only when ``enabled``."""
     if not enabled:
         yield _Silent()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress as RichBar, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as RichBar
 
     bar = RichBar(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-        console=Console(file=sys.stderr), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
     )
     with bar:
         task = bar.add_task(description, total=total)

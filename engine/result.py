@@ -87,7 +87,7 @@ class SolveResult:
     def assignment_frame(self, instance: Instance) -> pd.DataFrame:
         """One row per unit: unit id, option id (None for the null option), value, budget use."""
         if self.assignment is None:
-            raise ValueError("this result holds no allocation (status %r)" % self.status)
+            raise ValueError(f"this result holds no allocation (status {self.status!r})")
         a = self.assignment
         picked = a >= 0
         rows = instance.offsets[:-1] + np.where(picked, a, 0)

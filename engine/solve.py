@@ -31,7 +31,9 @@ def solve(
     backend = get_backend(solver)
     caps = backend.capabilities
     if problem.n_budgets > 1 and not caps.multiple_budgets:
-        raise UsageError(f"solver {solver!r} supports one budget; the instance has {problem.n_budgets}")
+        raise UsageError(
+            f"solver {solver!r} supports one budget; the instance has {problem.n_budgets}"
+        )
     if problem.capacities and not caps.capacities:
         raise UsageError(f"solver {solver!r} does not support per-option capacities")
     start = time.perf_counter()

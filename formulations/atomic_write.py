@@ -1,4 +1,4 @@
-"""Atomic file writes: write beside the target, then rename, so a failure leaves nothing half-written."""
+"""Atomic writes: write beside the target, then rename, so a failure leaves no half-written file."""
 
 from __future__ import annotations
 

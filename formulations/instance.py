@@ -213,7 +213,8 @@ class Instance:
                     f"limits: expected {self.n_budgets} values, one per budget, got {len(values)}"
                 )
             budgets = tuple(
-                dataclasses.replace(b, limit=float(v)) for b, v in zip(self.budgets, values, strict=True)
+                dataclasses.replace(b, limit=float(v))
+                for b, v in zip(self.budgets, values, strict=True)
             )
         return dataclasses.replace(self, budgets=budgets)
 
@@ -234,7 +235,7 @@ def from_dense(
     capacities: Sequence[Capacity] = (),
     reference: Reference | None = None,
 ) -> Instance:
-    """Build an instance from dense arrays ``value[N, M]`` and ``costs[K, N, M]`` (or ``[N, M]``)."""
+    """Build an instance from dense ``value[N, M]`` and ``costs[K, N, M]`` (or ``[N, M]``)."""
     value = np.ascontiguousarray(value, dtype=np.float64)
     if value.ndim != 2:
         raise UsageError(f"value: expected a 2-D array (units x options), got shape {value.shape}")
@@ -245,8 +246,10 @@ def from_dense(
     if costs.shape[1:] != (n, m):
         raise UsageError(f"costs: expected shape (K, {n}, {m}), got {costs.shape}")
     k = costs.shape[0]
-    names = tuple(budget_names) if budget_names is not None else tuple(
-        "budget" if k == 1 else f"budget{i}" for i in range(k)
+    names = (
+        tuple(budget_names)
+        if budget_names is not None
+        else tuple("budget" if k == 1 else f"budget{i}" for i in range(k))
     )
     if len(names) != k or len(limits) != k:
         raise UsageError(f"limits/budget_names: expected {k} entries, one per budget")

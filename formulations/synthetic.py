@@ -61,7 +61,7 @@ def synthetic_instance(
     name: str | None = None,
     reference: Reference | None = None,
 ) -> Instance:
-    if not 0 < budget_fraction:
+    if not budget_fraction > 0:
         raise UsageError(f"budget_fraction: expected > 0, got {budget_fraction}")
     value, costs = synthetic_arrays(
         n_users, n_treatments, n_budgets, seed=seed, integral_costs=integral_costs
@@ -72,8 +72,13 @@ def synthetic_instance(
     labels = ["control"] + [f"coupon_{j}" for j in range(1, n_treatments)]
     names = ["cash"] if n_budgets == 1 else [f"budget_{k}" for k in range(n_budgets)]
     inst = from_dense(
-        value, costs, limits.tolist(), name=name or f"synthetic_{n_users}x{n_treatments}x{n_budgets}",
-        budget_names=names, option_labels=labels, choose=choose,  # type: ignore[arg-type]
+        value,
+        costs,
+        limits.tolist(),
+        name=name or f"synthetic_{n_users}x{n_treatments}x{n_budgets}",
+        budget_names=names,
+        option_labels=labels,
+        choose=choose,  # type: ignore[arg-type]
         reference=reference,
     )
     return inst.replace(

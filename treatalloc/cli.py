@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="treatalloc",
-        description="Marketing budget allocation: solve, validate, plan what-ifs, analyse A/B tests.",
+        description="Marketing budget allocation: solve, validate, plan what-ifs, A/B tests.",
     )
     parser.add_argument("--version", action="version", version=f"treatalloc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as e:  # an internal error: keep the traceback for the bug report
         traceback.print_exc(file=sys.stderr)
-        print(f"treatalloc {args.command}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(
+            f"treatalloc {args.command}: internal error: {type(e).__name__}: {e}", file=sys.stderr
+        )
         return EXIT_INTERNAL
 
 

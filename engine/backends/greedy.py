@@ -1,4 +1,4 @@
-"""The greedy baseline: start at each unit's cheapest option, repair, then fill by value/cost ratio."""
+"""The greedy baseline: each unit starts at its cheapest option; repair; fill by value/cost ratio."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ class GreedyBackend:
         a = greedy_assignment(instance)
         if not evaluate(instance, a).feasible:
             return build_result(
-                instance, solver=self.name, assignment=None, bound=None, status="infeasible",
+                instance,
+                solver=self.name,
+                assignment=None,
+                bound=None,
+                status="infeasible",
                 message="even the cheapest option of every unit breaks a budget or capacity",
             )
         return build_result(instance, solver=self.name, assignment=a, bound=None)

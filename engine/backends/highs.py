@@ -53,9 +53,20 @@ def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any]) -
     row_lower = np.where(np.isfinite(sf.row_lower), sf.row_lower, -inf)
     row_upper = np.where(np.isfinite(sf.row_upper), sf.row_upper, inf)
     status = h.passModel(
-        sf.n_cols, sf.n_rows, int(A.nnz), _ROWWISE, _MAXIMIZE, 0.0,
-        sf.c, sf.col_lower, sf.col_upper, row_lower, row_upper,
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+        sf.n_cols,
+        sf.n_rows,
+        int(A.nnz),
+        _ROWWISE,
+        _MAXIMIZE,
+        0.0,
+        sf.c,
+        sf.col_lower,
+        sf.col_upper,
+        row_lower,
+        row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
         integrality,
     )
     if status == highspy.HighsStatus.kError:
@@ -93,27 +104,44 @@ class HighsBackend:
         detail: dict[str, Any] = {"highs_status": native}
         if relax:
             if status != "optimal":
-                return build_result(instance, solver=name, assignment=None, bound=None,
-                                    status=status, detail=detail)
+                return build_result(
+                    instance, solver=name, assignment=None, bound=None, status=status, detail=detail
+                )
             # the LP optimum is a bound, not an allocation
             x = np.asarray(h.getSolution().col_value)
             return SolveResult(
-                status="optimal", solver=name, objective=None,
+                status="optimal",
+                solver=name,
+                objective=None,
                 bound=float(info.objective_function_value),
-                seconds=0.0, detail={**detail, "x": x} if options.get("return_x") else detail,
+                seconds=0.0,
+                detail={**detail, "x": x} if options.get("return_x") else detail,
             )
         detail["nodes"] = int(info.mip_node_count)
         bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
         if status == "infeasible":
-            return build_result(instance, solver=name, assignment=None, bound=None,
-                                status="infeasible", detail=detail)
+            return build_result(
+                instance,
+                solver=name,
+                assignment=None,
+                bound=None,
+                status="infeasible",
+                detail=detail,
+            )
         if info.primal_solution_status != 2:  # 2 = feasible solution available
             final: Status = status if status in ("time_limit", "error") else "error"
-            return build_result(instance, solver=name, assignment=None, bound=bound,
-                                status=final, detail=detail,
-                                message="no feasible allocation found" if final == "time_limit" else "")
+            return build_result(
+                instance,
+                solver=name,
+                assignment=None,
+                bound=bound,
+                status=final,
+                detail=detail,
+                message="no feasible allocation found" if final == "time_limit" else "",
+            )
         x = np.asarray(h.getSolution().col_value)
         assignment = assignment_from_x(instance, x)
         forced: Status | None = status if status in ("time_limit", "error") else None
-        return build_result(instance, solver=name, assignment=assignment, bound=bound,
-                            status=forced, detail=detail)
+        return build_result(
+            instance, solver=name, assignment=assignment, bound=bound, status=forced, detail=detail
+        )

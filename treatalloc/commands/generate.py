@@ -10,10 +10,16 @@ HELP = "write a seeded synthetic marketing instance (lognormal users, diminishin
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="output folder (instance.toml and its table are written there)")
     p.add_argument("--users", "-n", type=int, default=1000)
-    p.add_argument("--treatments", "-m", type=int, default=5, help="including the zero-cost control")
+    p.add_argument(
+        "--treatments", "-m", type=int, default=5, help="including the zero-cost control"
+    )
     p.add_argument("--budgets", "-k", type=int, default=1)
-    p.add_argument("--budget-fraction", type=float, default=0.3,
-                   help="each limit as a fraction of the maximum spend (default 0.3)")
+    p.add_argument(
+        "--budget-fraction",
+        type=float,
+        default=0.3,
+        help="each limit as a fraction of the maximum spend (default 0.3)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--integral-costs", action="store_true", help="costs in integer cents")
     p.add_argument("--choose", choices=["exactly-one", "at-most-one"], default="exactly-one")
@@ -26,9 +32,18 @@ def run(args: argparse.Namespace) -> int:
     from formulations.synthetic import synthetic_instance
 
     inst = synthetic_instance(
-        args.users, args.treatments, args.budgets, budget_fraction=args.budget_fraction,
-        seed=args.seed, integral_costs=args.integral_costs, choose=args.choose, name=args.name,
+        args.users,
+        args.treatments,
+        args.budgets,
+        budget_fraction=args.budget_fraction,
+        seed=args.seed,
+        integral_costs=args.integral_costs,
+        choose=args.choose,
+        name=args.name,
     )
     path = write_instance(inst, args.out, table_format=args.format)
-    print(f"wrote {path} ({inst.n_units} units x {inst.max_options} options, {inst.n_budgets} budget(s))")
+    print(
+        f"wrote {path} ({inst.n_units} units x {inst.max_options} options, "
+        f"{inst.n_budgets} budget(s))"
+    )
     return 0
