@@ -1,4 +1,4 @@
-"""The greedy baseline: each unit starts at its cheapest option; repair; fill by value/cost ratio."""
+"""The greedy baseline: every unit starts at its cheapest option; repair; fill by value/cost."""
 
 from __future__ import annotations
 

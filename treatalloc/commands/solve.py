@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         if result.message:
             print(f"message    {result.message}")
         if args.out:
-            print(f"allocation {'written to ' + args.out if result.assignment is not None else 'none: nothing written'}")
+            written = result.assignment is not None
+            print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
     if result.status in ("optimal", "feasible"):
         return EXIT_OK
     if result.status == "infeasible":
