@@ -1,0 +1,543 @@
+"""What-if planning: solve one instance over a grid of budgets, optionally with rescaled options.
+
+For every point of the sweep the table holds the integer value with its certified bound and gap,
+the exact LP value (one budget: read off the LP frontier, the concave piecewise-linear value of
+the relaxation as a function of the budget), the marginal value of one more unit of each budget
+(lambda), the spend of each budget and the treatment mix (share of units per option).
+
+The points are either fractions that scale every budget of the instance together
+(``parse_scale_range("0.5:1.5:11")``) or absolute limits of one budget
+(``parse_budget_values("cash=100,200")``). ``scaled_instance`` applies ``--cost-scale`` and
+``--value-scale`` factors before the sweep. Everything is validated before anything is solved, so a
+bad input raises :class:`UsageError` and the caller writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from engine.result import SolveResult
+from formulations.errors import UsageError
+from formulations.instance import Instance
+
+#: a sweep of more points than this is almost certainly a typo (and would take very long)
+MAX_POINTS = 10_000
+#: label of the implicit null option of ``at-most-one`` instances in the treatment mix
+NONE_LABEL = "(none)"
+#: ``--solver`` names that may be swept with the fast path of the dual engine
+DUAL_SOLVERS = ("dual",)
+PROB_TOL = 1e-9
+#: the LP relaxation is solved with HiGHS per point only up to this many rows (where the exact LP
+#: frontier of the dual engine does not apply); above it lp_value is NaN
+LP_MAX_ROWS = 200_000
+
+
+# --- parsing the sweep ------------------------------------------------------------------------
+def _finite(text: str, what: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise UsageError(f"{what}: expected a number, got {text!r}") from None
+    if not math.isfinite(x):
+        raise UsageError(f"{what}: expected a finite number, got {text!r}")
+    return x
+
+
+def parse_scale_range(text: str) -> np.ndarray:
+    """``"START:STOP:COUNT"`` -> COUNT evenly spaced budget fractions from START to STOP.
+
+    START and STOP are fractions of the instance's budgets (1.0 = the limits in the file); both
+    must be > 0, START <= STOP, COUNT an integer >= 1 (COUNT = 1 needs START == STOP).
+    """
+    what = f"--budgets {text!r}"
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"{what}: expected START:STOP:COUNT, e.g. 0.5:1.5:11")
+    start = _finite(parts[0], f"{what}: START")
+    stop = _finite(parts[1], f"{what}: STOP")
+    try:
+        count = int(parts[2])
+    except ValueError:
+        raise UsageError(f"{what}: COUNT: expected an integer >= 1, got {parts[2]!r}") from None
+    if start <= 0 or stop <= 0:
+        raise UsageError(
+            f"{what}: budget fractions must be > 0 (a zero or negative budget is not a plan); "
+            f"got START={start:g}, STOP={stop:g}"
+        )
+    if start > stop:
+        raise UsageError(f"{what}: expected START <= STOP, got {start:g} > {stop:g}")
+    if count < 1 or count > MAX_POINTS:
+        raise UsageError(f"{what}: COUNT: expected an integer from 1 to {MAX_POINTS}, got {count}")
+    if count == 1 and start != stop:
+        raise UsageError(f"{what}: one point (COUNT=1) needs START == STOP")
+    if count > 1 and start == stop:
+        raise UsageError(f"{what}: START == STOP with COUNT={count} repeats one point")
+    return np.linspace(start, stop, count)
+
+
+def parse_budget_values(text: str) -> tuple[str, np.ndarray]:
+    """``"NAME=V1,V2,..."`` -> (budget name, sorted absolute limits, all > 0, no repeats)."""
+    what = f"--budget {text!r}"
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name or not raw.strip():
+        raise UsageError(f"{what}: expected NAME=V1,V2,... e.g. cash=100,150,200")
+    values = np.array([_finite(v.strip(), f"{what}: value") for v in raw.split(",")])
+    bad = values[values <= 0]
+    if bad.size:
+        raise UsageError(f"{what}: budget limits must be > 0, got {bad[0]:g}")
+    if values.size > MAX_POINTS:
+        raise UsageError(f"{what}: at most {MAX_POINTS} values, got {values.size}")
+    values = np.sort(values)
+    if np.any(np.diff(values) == 0):
+        raise UsageError(f"{what}: a value is given twice")
+    return name, values
+
+
+def parse_factors(items: Sequence[str] | None, what: str) -> dict[str, float]:
+    """``["coupon_1=1.2", ...]`` -> ``{"coupon_1": 1.2}``; finite factors >= 0, each option once."""
+    out: dict[str, float] = {}
+    for item in items or ():
+        option, sep, raw = item.rpartition("=")
+        if not sep or not option:
+            raise UsageError(f"{what} {item!r}: expected OPTION=FACTOR, e.g. coupon_1=1.2")
+        factor = _finite(raw, f"{what} {item!r}: FACTOR")
+        if factor < 0:
+            raise UsageError(f"{what} {item!r}: FACTOR must be >= 0, got {factor:g}")
+        if option in out:
+            raise UsageError(f"{what}: option {option!r} is given twice")
+        out[option] = factor
+    return out
+
+
+# --- the points --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sweep:
+    """The points of a sweep: ``limits[p, k]`` is budget k's limit at point p.
+
+    ``axis`` is what the plot puts on its x axis: the fraction (``kind == "scale"``) or the limit
+    of the swept budget (``kind == "budget"``).
+    """
+
+    kind: Literal["scale", "budget"]
+    limits: np.ndarray
+    axis: np.ndarray
+    budget_names: tuple[str, ...]
+    budget: str | None = None
+
+    @property
+    def n_points(self) -> int:
+        return int(self.limits.shape[0])
+
+    @property
+    def axis_label(self) -> str:
+        if self.kind == "scale":
+            return "budget (fraction of the instance's limits)"
+        return f"budget {self.budget!r} (limit)"
+
+
+def scale_sweep(instance: Instance, fractions: np.ndarray) -> Sweep:
+    """Every budget scaled together: limits[p] = fractions[p] * the instance's limits."""
+    fractions = np.asarray(fractions, dtype=np.float64)
+    if instance.n_budgets == 0:
+        raise UsageError("--budgets: the instance has no budget to scale")
+    if np.any(fractions <= 0) or not np.all(np.isfinite(fractions)):
+        raise UsageError("--budgets: budget fractions must be finite and > 0")
+    base = instance.limits
+    if np.any(base <= 0):
+        names = [b.name for b in instance.budgets if b.limit <= 0]
+        raise UsageError(
+            f"--budgets: cannot scale budget(s) {names} whose limit is <= 0; "
+            "use --budget NAME=V1,V2,... with absolute values"
+        )
+    return Sweep(
+        kind="scale",
+        limits=fractions[:, None] * base[None, :],
+        axis=fractions,
+        budget_names=instance.budget_names,
+    )
+
+
+def value_sweep(instance: Instance, name: str, values: np.ndarray) -> Sweep:
+    """One budget at absolute limits; the others keep their limits."""
+    names = instance.budget_names
+    if name not in names:
+        raise UsageError(f"--budget: unknown budget {name!r}; the instance has {list(names)}")
+    values = np.asarray(values, dtype=np.float64)
+    if np.any(values <= 0) or not np.all(np.isfinite(values)):
+        raise UsageError(f"--budget {name}: limits must be finite and > 0")
+    limits = np.repeat(instance.limits[None, :], values.size, axis=0)
+    limits[:, names.index(name)] = values
+    return Sweep(kind="budget", limits=limits, axis=values, budget_names=names, budget=name)
+
+
+# --- rescaled options --------------------------------------------------------------------------
+def _option_codes(instance: Instance, factors: Mapping[str, float], what: str) -> dict[int, float]:
+    index = {label: i for i, label in enumerate(instance.option_labels)}
+    unknown = sorted(set(factors) - set(index))
+    if unknown:
+        raise UsageError(
+            f"{what}: unknown option(s) {unknown}; the instance has options "
+            f"{list(instance.option_labels)[:30]}"
+        )
+    return {index[o]: float(f) for o, f in factors.items()}
+
+
+def scaled_instance(
+    instance: Instance,
+    cost_scale: Mapping[str, float] | None = None,
+    value_scale: Mapping[str, float] | None = None,
+) -> Instance:
+    """A copy where option o's cost in *every* budget is multiplied by ``cost_scale[o]`` and its
+    value by ``value_scale[o]``, for every unit that has option o. Budgets, capacities and
+    scenarios are unchanged. Factors must be finite and >= 0; unknown options are an error.
+    """
+    costs_f = _option_codes(instance, cost_scale or {}, "--cost-scale")
+    value_f = _option_codes(instance, value_scale or {}, "--value-scale")
+    for what, fs in (("--cost-scale", costs_f), ("--value-scale", value_f)):
+        for f in fs.values():
+            if not (math.isfinite(f) and f >= 0):
+                raise UsageError(f"{what}: factors must be finite and >= 0, got {f!r}")
+    if not costs_f and not value_f:
+        return instance
+    n_labels = len(instance.option_labels)
+    cost_mult = np.ones(n_labels)
+    value_mult = np.ones(n_labels)
+    for code, f in costs_f.items():
+        cost_mult[code] = f
+    for code, f in value_f.items():
+        value_mult[code] = f
+    value = instance.value * value_mult[instance.option_codes]
+    costs = instance.costs * cost_mult[instance.option_codes][None, :]
+    return instance.replace(value=value, costs=costs)
+
+
+def check_scenarios(instance: Instance) -> None:
+    """Probabilities of the instance's scenarios must sum to 1 (files are checked on load too)."""
+    if not instance.scenarios:
+        return
+    probs = np.array([s.probability for s in instance.scenarios])
+    if np.any(probs < 0) or not np.all(np.isfinite(probs)):
+        raise UsageError(f"instance {instance.name!r}: scenario probabilities must be >= 0")
+    total = float(probs.sum())
+    if abs(total - 1.0) > PROB_TOL:
+        raise UsageError(
+            f"instance {instance.name!r}: scenario probabilities must sum to 1 (within 1e-9), "
+            f"they sum to {total!r}"
+        )
+
+
+# --- the LP frontier (one budget) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Frontier:
+    """The exact LP value as a function of one budget: concave, piecewise linear.
+
+    ``budget[i]`` and ``value[i]`` are its breakpoints in increasing budget order; beyond the last
+    one the value stays flat (every unit at its best option) and below the first one no allocation
+    is feasible.
+    """
+
+    budget: np.ndarray
+    value: np.ndarray
+
+    def value_at(self, b: np.ndarray) -> np.ndarray:
+        b = np.asarray(b, dtype=np.float64)
+        v = np.interp(b, self.budget, self.value)
+        return np.where(b < self.budget[0] - 1e-12 * max(1.0, abs(self.budget[0])), np.nan, v)
+
+    def slope_at(self, b: np.ndarray) -> np.ndarray:
+        """Right derivative: the value of one more (infinitesimal) unit of budget at ``b``."""
+        b = np.asarray(b, dtype=np.float64)
+        db = np.diff(self.budget)
+        dv = np.diff(self.value)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slopes = np.where(db > 0, dv / np.where(db > 0, db, 1.0), 0.0)
+        seg = np.searchsorted(self.budget, b, side="right") - 1
+        out = np.zeros(b.shape)
+        inside = (seg >= 0) & (seg < slopes.size)
+        out[inside] = slopes[seg[inside]]
+        out[seg < 0] = np.nan
+        return out
+
+
+def lp_frontier(instance: Instance) -> Frontier | None:
+    """The exact LP frontier of a one-budget instance from the dual engine's hull, or None.
+
+    None where it does not apply (several budgets, capacities) or where the dual engine's
+    ``engine.dual.sweep`` is not installed.
+    """
+    if instance.n_budgets != 1 or instance.capacities:
+        return None
+    try:
+        from engine.dual import sweep as dual_sweep  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    raw = dual_sweep.lp_frontier(instance)
+    return _as_frontier(raw)
+
+
+def _as_frontier(raw: Any) -> Frontier:
+    if isinstance(raw, Frontier):
+        return raw
+    if isinstance(raw, tuple) and len(raw) == 2:
+        b, v = raw
+    else:
+        b, v = raw.budget, raw.value
+    return Frontier(np.asarray(b, dtype=np.float64), np.asarray(v, dtype=np.float64))
+
+
+# --- solving the points --------------------------------------------------------------------------
+def solve_points(
+    instance: Instance,
+    sweep: Sweep,
+    *,
+    solver: str = "dual",
+    time_limit: float | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> list[SolveResult]:
+    """One SolveResult per point of ``sweep``.
+
+    With ``solver="dual"`` and the dual engine's ``budget_sweep`` installed, the hull is built once
+    and reused for every point; any other solver is called once per point.
+    """
+    if sweep.limits.shape[1] != instance.n_budgets:
+        raise UsageError(
+            f"sweep: expected limits for {instance.n_budgets} budget(s), "
+            f"got {sweep.limits.shape[1]}"
+        )
+    if solver in DUAL_SOLVERS:
+        fast = _dual_budget_sweep()
+        if fast is not None:
+            limits = sweep.limits[:, 0] if instance.n_budgets == 1 else sweep.limits
+            return list(fast(instance, limits))
+    # FALLBACK (and the path of every other solver): one full solve per point. For "dual" this is
+    # used only while engine.dual.sweep.budget_sweep is not installed; it gives the same answers,
+    # just without reusing the hull between points.
+    from engine.solve import solve
+
+    opts = dict(options or {})
+    return [
+        solve(instance.with_limits(row.tolist()), solver, time_limit=time_limit, options=opts)
+        for row in sweep.limits
+    ]
+
+
+def _dual_budget_sweep() -> Any:
+    try:
+        from engine.dual import sweep as dual_sweep  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(dual_sweep, "budget_sweep", None)
+
+
+# --- the table ----------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class WhatIf:
+    """The outcome of a sweep: the table (one row per point) and what produced it."""
+
+    instance_name: str
+    sweep: Sweep
+    table: pd.DataFrame
+    results: tuple[SolveResult, ...]
+    frontier: Frontier | None
+    option_labels: tuple[str, ...]
+    solver: str
+    seconds: float
+    cost_scale: Mapping[str, float] = field(default_factory=dict)
+    value_scale: Mapping[str, float] = field(default_factory=dict)
+    n_units: int = 0
+    notes: tuple[str, ...] = ()
+    lambda_source: str = ""
+    scenario_marks: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def share_columns(self) -> list[str]:
+        return [c for c in self.table.columns if c.startswith("share_")]
+
+
+def treatment_mix(instance: Instance, assignment: np.ndarray | None) -> dict[str, float]:
+    """Share of units per option label (and ``(none)`` for at-most-one); NaN without allocation."""
+    labels = list(instance.option_labels)
+    if instance.choose == "at-most-one":
+        labels.append(NONE_LABEL)
+    if assignment is None or instance.n_units == 0:
+        return {lab: float("nan") for lab in labels}
+    a = np.asarray(assignment)
+    picked = a >= 0
+    rows = instance.offsets[:-1][picked] + a[picked]
+    counts = np.bincount(
+        instance.option_codes[rows], minlength=len(instance.option_labels)
+    ).astype(np.float64)
+    if instance.choose == "at-most-one":
+        counts = np.append(counts, float((~picked).sum()))
+    shares = counts / instance.n_units
+    return dict(zip(labels, shares.tolist(), strict=True))
+
+
+def whatif(
+    instance: Instance,
+    sweep: Sweep,
+    *,
+    solver: str = "dual",
+    time_limit: float | None = None,
+    options: Mapping[str, Any] | None = None,
+    cost_scale: Mapping[str, float] | None = None,
+    value_scale: Mapping[str, float] | None = None,
+) -> WhatIf:
+    """Rescale the options, solve every point of ``sweep`` and tabulate the plan.
+
+    Columns: ``point``, ``scale`` (fraction sweeps), ``limit_<budget>``, ``status``, ``value``
+    (integer objective), ``bound`` (certified upper bound), ``gap`` (relative, as in SolveResult),
+    ``lp_value`` (exact LP frontier; one budget without capacities, else NaN),
+    ``lambda_<budget>``, ``spend_<budget>``, ``share_<option>``, ``seconds``.
+
+    lambda: for one budget without capacities it is the right derivative of the exact LP frontier
+    at the limit (the value of one more unit of budget); otherwise the solver's multipliers
+    (the dual engine's) where it reports them, else the LP relaxation's shadow prices from HiGHS
+    (up to ``LP_MAX_ROWS`` rows), else NaN. ``lp_value`` likewise comes from the frontier or from
+    HiGHS' LP relaxation.
+    """
+    check_scenarios(instance)
+    inst = scaled_instance(instance, cost_scale, value_scale)
+    start = time.perf_counter()
+    frontier = lp_frontier(inst)
+    results = solve_points(inst, sweep, solver=solver, time_limit=time_limit, options=options)
+    seconds = time.perf_counter() - start
+    if len(results) != sweep.n_points:
+        raise RuntimeError(f"sweep returned {len(results)} results for {sweep.n_points} points")
+    notes: list[str] = []
+    if frontier is None and inst.n_budgets == 1 and not inst.capacities:
+        notes.append("LP frontier unavailable (engine.dual.sweep not installed)")
+    lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
+    if frontier is None and inst.n_rows > LP_MAX_ROWS:
+        notes.append(f"lp_value not computed: more than {LP_MAX_ROWS:,} rows for a HiGHS LP")
+    table = _table(inst, sweep, results, lp, lam)
+    return WhatIf(
+        instance_name=instance.name,
+        sweep=sweep,
+        table=table,
+        results=tuple(results),
+        frontier=frontier,
+        option_labels=tuple(inst.option_labels),
+        solver=solver,
+        seconds=seconds,
+        cost_scale=dict(cost_scale or {}),
+        value_scale=dict(value_scale or {}),
+        n_units=inst.n_units,
+        notes=tuple(notes),
+        lambda_source=lambda_source,
+        scenario_marks=scenario_marks(instance, sweep),
+    )
+
+
+def scenario_marks(instance: Instance, sweep: Sweep) -> tuple[tuple[float, float], ...]:
+    """(x on the sweep's axis, probability) of each budget scenario of the instance, where the
+    scenario lies on the axis: the swept budget's limit in a ``budget`` sweep; the fraction of the
+    base limit in a ``scale`` sweep of a one-budget instance. Empty otherwise.
+    """
+    marks: list[tuple[float, float]] = []
+    for s in instance.scenarios:
+        if sweep.kind == "budget" and sweep.budget is not None:
+            base = dict(zip(instance.budget_names, instance.limits.tolist(), strict=True))
+            x = float(s.limits.get(sweep.budget, base[sweep.budget]))
+        elif sweep.kind == "scale" and instance.n_budgets == 1:
+            b = instance.budgets[0]
+            x = float(s.limits.get(b.name, b.limit)) / b.limit
+        else:
+            return ()
+        marks.append((x, float(s.probability)))
+    return tuple(marks)
+
+
+def _num(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def lp_relaxation(instance: Instance) -> tuple[float, dict[str, float]] | None:
+    """The LP relaxation's value and budget shadow prices (HiGHS), or None if it is infeasible.
+
+    The exact reference for the marginal value of budget where the LP frontier does not apply
+    (several budgets, capacities); a dual of a degenerate LP is one valid subgradient.
+    """
+    from engine.backends.highs import make_highs
+    from formulations.standard_form import compile_standard_form
+
+    sf = compile_standard_form(instance)
+    h = make_highs(sf, integer=False, options={})
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    h.run()
+    if str(h.getModelStatus()).split(".")[-1] != "kOptimal":
+        return None
+    row_dual = np.asarray(h.getSolution().row_dual)
+    duals = {}
+    for kind, (lo, _hi) in zip(sf.row_kind, sf.row_blocks, strict=True):
+        if kind.startswith("budget:"):
+            # HiGHS reports a maximisation's <= row duals as >= 0: value per unit of limit
+            duals[kind.removeprefix("budget:")] = max(0.0, float(row_dual[lo]))
+    return float(h.getInfo().objective_function_value), duals
+
+
+def _lp_columns(
+    inst: Instance, sweep: Sweep, results: Sequence[SolveResult], frontier: Frontier | None
+) -> tuple[np.ndarray, dict[str, np.ndarray], str]:
+    """lp_value per point, lambda per budget per point, and where lambda came from."""
+    names = inst.budget_names
+    p = sweep.n_points
+    if frontier is not None:
+        b = sweep.limits[:, 0]
+        return frontier.value_at(b), {names[0]: frontier.slope_at(b)}, "exact LP frontier"
+    lp = np.full(p, np.nan)
+    lam = {n: np.array([_num(r.multipliers.get(n)) for r in results]) for n in names}
+    source = "solver multipliers"
+    if inst.n_rows <= LP_MAX_ROWS:
+        missing = not all(np.isfinite(v).all() for v in lam.values())
+        for i, row in enumerate(sweep.limits):
+            relaxed = lp_relaxation(inst.with_limits(row.tolist()))
+            if relaxed is None:
+                continue
+            lp[i] = relaxed[0]
+            if missing:
+                for n in names:
+                    lam[n][i] = relaxed[1][n]
+        if missing:
+            source = "LP relaxation duals (HiGHS)"
+    return lp, lam, source
+
+
+def _table(
+    inst: Instance,
+    sweep: Sweep,
+    results: Sequence[SolveResult],
+    lp: np.ndarray,
+    lam: Mapping[str, np.ndarray],
+) -> pd.DataFrame:
+    names = inst.budget_names
+    cols: dict[str, Any] = {"point": np.arange(1, sweep.n_points + 1)}
+    if sweep.kind == "scale":
+        cols["scale"] = sweep.axis
+    for k, name in enumerate(names):
+        cols[f"limit_{name}"] = sweep.limits[:, k]
+    cols["status"] = [r.status for r in results]
+    cols["value"] = [_num(r.objective) for r in results]
+    cols["bound"] = [_num(r.bound) for r in results]
+    cols["gap"] = [_num(r.gap) for r in results]
+    cols["lp_value"] = lp
+    for name in names:
+        cols[f"lambda_{name}"] = lam.get(name, np.full(sweep.n_points, np.nan))
+    for name in names:
+        cols[f"spend_{name}"] = [
+            _num(r.usage.get(name)) if r.assignment is not None else float("nan") for r in results
+        ]
+    mixes = [treatment_mix(inst, r.assignment) for r in results]
+    for label in mixes[0] if mixes else ():
+        cols[f"share_{label}"] = [m[label] for m in mixes]
+    cols["seconds"] = [r.seconds for r in results]
+    return pd.DataFrame(cols)

@@ -1,0 +1,1 @@
+"""Presentation: tables, plots and HTML reports built from engine results (matplotlib lazily)."""
