@@ -1,4 +1,4 @@
-"""treatalloc whatif from the command line: outputs, exit codes, and nothing written on bad input."""
+"""treatalloc whatif on the command line: outputs, exit codes, nothing written on bad input."""
 
 from __future__ import annotations
 
