@@ -1,0 +1,202 @@
+"""Solve a ``LinearProgram`` (formulations.stochastic_programs) with HiGHS or OR-Tools MathOpt.
+
+Both read the same standard-form arrays. HiGHS is the reference (bulk ``passModel``); OR-Tools
+MathOpt with its bundled SCIP (``SolverType.GSCIP``; GLOP for LP relaxations) is the
+cross-check. Gap tolerances are the project's definition of optimal (engine.result).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
+from formulations.errors import UsageError
+from formulations.stochastic_programs import LinearProgram
+
+SOLVERS = ("highs", "ortools")
+
+# HiGHS model status name -> our status; anything else is "error".
+_HIGHS_STATUS: dict[str, Status] = {
+    "kOptimal": "optimal",
+    "kInfeasible": "infeasible",
+    "kTimeLimit": "time_limit",
+    "kIterationLimit": "time_limit",
+    "kSolutionLimit": "time_limit",
+    "kInterrupt": "time_limit",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class MilpSolution:
+    """Outcome of one program solve. ``objective`` includes the program's constant.
+
+    ``row_dual`` (LP solves with HiGHS only): d objective / d row bound, so a binding ``<=``
+    budget row has a dual >= 0 in a maximisation: the marginal value of one more unit of budget.
+    """
+
+    status: Status
+    solver: str
+    objective: float | None = None
+    bound: float | None = None
+    x: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def proven(self) -> bool:
+        return self.status == "optimal"
+
+
+def solve_program(
+    program: LinearProgram,
+    solver: str = "highs",
+    *,
+    time_limit: float | None = None,
+    threads: int | None = 1,
+    log: bool = False,
+) -> MilpSolution:
+    """Solve to proven optimality (gap <= 1e-9 rel or 1e-6 abs) unless the time limit stops it."""
+    if solver not in SOLVERS:
+        raise UsageError(f"solver: expected one of {list(SOLVERS)}, got {solver!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise UsageError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
+    start = time.perf_counter()
+    if solver == "highs":
+        sol = _solve_highs(program, time_limit=time_limit, threads=threads, log=log)
+    else:
+        sol = _solve_mathopt(program, time_limit=time_limit, threads=threads, log=log)
+    return MilpSolution(
+        status=sol.status, solver=sol.solver, objective=sol.objective, bound=sol.bound, x=sol.x,
+        row_dual=sol.row_dual, seconds=time.perf_counter() - start, detail=sol.detail,
+    )
+
+
+def _finish(
+    program: LinearProgram, solver: str, status: Status, x: np.ndarray | None,
+    bound: float | None, is_mip: bool, detail: dict[str, Any], row_dual: np.ndarray | None = None,
+) -> MilpSolution:
+    if x is None:
+        return MilpSolution(status=status, solver=solver, bound=bound, detail=detail)
+    if is_mip:
+        # integral columns are rounded so that callers read exact counts
+        x = np.where(program.integer, np.round(x), x)
+    objective = program.objective(x)
+    if bound is not None and bound < objective:
+        bound = objective
+    if status == "optimal" and is_mip and not is_proven_optimal(objective, bound):
+        status = "feasible"
+    return MilpSolution(status=status, solver=solver, objective=objective, bound=bound, x=x,
+                        row_dual=row_dual, detail=detail)
+
+
+def _solve_highs(
+    program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool
+) -> MilpSolution:
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", log)
+    h.setOptionValue("log_to_console", log)
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    inf = h.getInfinity()
+    A = program.A
+    is_mip = bool(program.integer.any())
+    h.passModel(
+        program.n_cols, program.n_rows, int(A.nnz), 2, -1, float(program.constant),
+        program.c, program.col_lower,
+        np.where(np.isfinite(program.col_upper), program.col_upper, inf),
+        np.where(np.isfinite(program.row_lower), program.row_lower, -inf),
+        np.where(np.isfinite(program.row_upper), program.row_upper, inf),
+        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+        program.integer.astype(np.int32),
+    )
+    h.setOptionValue("mip_rel_gap", OPT_REL_GAP)
+    h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
+    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.run()
+    native = str(h.getModelStatus()).split(".")[-1]
+    status = _HIGHS_STATUS.get(native, "error")
+    info = h.getInfo()
+    detail: dict[str, Any] = {"highs_status": native}
+    name = "highs" if is_mip else "highs-lp"
+    if is_mip:
+        detail["nodes"] = int(info.mip_node_count)
+        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+        if info.primal_solution_status != 2 or status == "infeasible":
+            return MilpSolution(status=status if status != "optimal" else "error", solver=name,
+                                bound=bound, detail=detail)
+        x = np.asarray(h.getSolution().col_value)
+        return _finish(program, name, status, x, bound, True, detail)
+    if status != "optimal":
+        return MilpSolution(status=status, solver=name, detail=detail)
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    # for a maximisation HiGHS's row dual is d objective / d row bound (checked by a
+    # finite-difference test in tests/stochastic)
+    row_dual = np.asarray(sol.row_dual, dtype=np.float64)
+    obj = float(info.objective_function_value)
+    return _finish(program, name, "optimal", x, obj, False, detail, row_dual)
+
+
+def _solve_mathopt(
+    program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool
+) -> MilpSolution:
+    import datetime
+
+    from ortools.math_opt.python import mathopt
+
+    is_mip = bool(program.integer.any())
+    model = mathopt.Model(name=program.name)
+    lo, up = program.col_lower, program.col_upper
+    xs = [
+        model.add_variable(lb=float(lo[i]), ub=float(up[i]), is_integer=bool(program.integer[i]))
+        for i in range(program.n_cols)
+    ]
+    A = program.A
+    for r in range(program.n_rows):
+        a, b = A.indptr[r], A.indptr[r + 1]
+        expr = mathopt.LinearSum(
+            float(v) * xs[int(j)] for j, v in zip(A.indices[a:b], A.data[a:b], strict=True)
+        )
+        model.add_linear_constraint(
+            lb=float(program.row_lower[r]), ub=float(program.row_upper[r]), expr=expr
+        )
+    nz = np.flatnonzero(program.c)
+    model.maximize(
+        mathopt.LinearSum(float(program.c[i]) * xs[int(i)] for i in nz) + float(program.constant)
+    )
+    params = mathopt.SolveParameters(
+        enable_output=log,
+        relative_gap_tolerance=OPT_REL_GAP,
+        absolute_gap_tolerance=OPT_ABS_GAP,
+        threads=threads,
+        time_limit=None if time_limit is None else datetime.timedelta(seconds=time_limit),
+    )
+    kind = mathopt.SolverType.GSCIP if is_mip else mathopt.SolverType.GLOP
+    name = "ortools-scip" if is_mip else "ortools-glop"
+    result = mathopt.solve(model, kind, params=params)
+    reason = result.termination.reason
+    tr = mathopt.TerminationReason
+    status: Status = {  # type: ignore[assignment]
+        tr.OPTIMAL: "optimal", tr.INFEASIBLE: "infeasible", tr.FEASIBLE: "feasible",
+        tr.NO_SOLUTION_FOUND: "time_limit",
+    }.get(reason, "error")
+    detail: dict[str, Any] = {"mathopt_reason": reason.name}
+    if status == "feasible" and result.termination.limit is not None:
+        status = "time_limit"
+    if not result.has_primal_feasible_solution():
+        return MilpSolution(status=status if status != "optimal" else "error", solver=name,
+                            detail=detail)
+    values = result.variable_values()
+    x = np.array([values[v] for v in xs], dtype=np.float64)
+    bound = float(result.termination.objective_bounds.dual_bound)
+    return _finish(program, name, status, x, bound if np.isfinite(bound) else None, is_mip, detail)

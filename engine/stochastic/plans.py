@@ -1,0 +1,476 @@
+"""Plans under budget scenarios: per-scenario, chance-constrained and two-stage, with VSS/EVPI.
+
+Definitions (Birge & Louveaux, *Introduction to Stochastic Programming*, ch. 4, for maximisation):
+
+* WS (wait-and-see) = E_s[best value knowing scenario s] = the per-scenario plans' expected value.
+* RP = the optimum of the here-and-now stochastic program (chance-constrained or two-stage).
+* EV plan = the plan made for the mean budget (expected limits and expected response);
+  EEV = its expected value *under the stochastic program's own rules*.
+* VSS = RP - EEV >= 0 and EVPI = WS - RP >= 0.
+
+How each program reads those words:
+
+* **two-stage**: EEV fixes the EV plan as first stage and lets the recourse cut back per scenario.
+* **per-scenario plan**: the decision is taken after the budget is known, so RP = WS and
+  EVPI = 0; VSS = WS - EEV(two-stage) is what the day-by-day table gains over deploying the mean
+  plan with cut-backs.
+* **chance-constrained**: EEV is the EV plan's expected value if it meets the budget with
+  probability >= 1 - alpha, and -inf otherwise (an inadmissible plan), so VSS may be +inf.
+  Perfect information here still lets one break the budget in scenarios of total probability
+  <= alpha, so WS_alpha = sum_s p_s V_s + max {sum p_s (U_s - V_s) y_s : sum p_s y_s <= alpha},
+  with V_s the scenario optimum and U_s the optimum with no budget; EVPI = WS_alpha - RP >= 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.result import Status
+from engine.stochastic.milp import MilpSolution, solve_program
+from formulations.errors import UsageError
+from formulations.stochastic_problem import GroupedProblem, ScenarioSet
+from formulations.stochastic_programs import (
+    chance_program,
+    deterministic_program,
+    expected_response,
+    plan_spend,
+    plan_value,
+    quantile_limits,
+    recourse_counts,
+    two_stage_program,
+    violation_program,
+)
+
+#: spend <= limit + FEAS_REL * max(1, |limit|) counts as within budget (formulations.assignment)
+FEAS_REL = 1e-9
+_STATUS_ORDER: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible", "error")
+
+
+def _worst(statuses: Sequence[Status]) -> Status:
+    return max(statuses, key=_STATUS_ORDER.index) if statuses else "error"
+
+
+def within(spend: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Elementwise spend <= limit with the project's feasibility tolerance."""
+    return np.asarray(spend <= limits + FEAS_REL * np.maximum(1.0, np.abs(limits)))
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """One deterministic allocation: counts (G, M), its value, spend and lambda per budget."""
+
+    status: Status
+    solver: str
+    objective: float | None
+    bound: float | None
+    counts: np.ndarray | None
+    limits: np.ndarray
+    spend: np.ndarray | None
+    lam: np.ndarray | None
+    seconds: float
+
+    def mix(self, option_labels: Sequence[str]) -> dict[str, float]:
+        """Share of all units on each option."""
+        if self.counts is None:
+            return {}
+        tot = self.counts.sum()
+        per = self.counts.sum(axis=0) / (tot if tot > 0 else 1.0)
+        return {str(o): float(v) for o, v in zip(option_labels, per, strict=True)}
+
+
+def solve_at(
+    problem: GroupedProblem,
+    limits: Sequence[float] | np.ndarray | Mapping[str, float] | float,
+    *,
+    solver: str = "highs",
+    value: np.ndarray | None = None,
+    costs: np.ndarray | None = None,
+    replicate: int = 0,
+    time_limit: float | None = None,
+    duals: bool = True,
+) -> Plan:
+    """The optimal plan at given budget limits; lambda from the LP relaxation's budget duals."""
+    lim = _limits_vector(problem, limits)
+    prog = deterministic_program(problem, lim, value=value, costs=costs, replicate=replicate)
+    sol = solve_program(prog, solver, time_limit=time_limit)
+    lam = None
+    seconds = sol.seconds
+    if duals:
+        lp = solve_program(prog.relaxed(), "highs", time_limit=time_limit)
+        seconds += lp.seconds
+        if lp.row_dual is not None:
+            a, b = prog.row_blocks["budget"]
+            lam = np.maximum(lp.row_dual[a:b], 0.0)
+    counts = None if sol.x is None else prog.block(sol.x, "n")
+    cst = problem.costs[replicate] if costs is None else costs
+    spend = None if counts is None else np.einsum("bgm,gm->b", cst, counts)
+    return Plan(sol.status, sol.solver, sol.objective, sol.bound, counts, lim, spend, lam, seconds)
+
+
+def _limits_vector(
+    problem: GroupedProblem, limits: Sequence[float] | np.ndarray | Mapping[str, float] | float
+) -> np.ndarray:
+    if isinstance(limits, Mapping):
+        unknown = set(limits) - set(problem.budget_names)
+        if unknown:
+            raise UsageError(
+                f"limits: unknown budget(s) {sorted(unknown)}; "
+                f"expected {list(problem.budget_names)}"
+            )
+        return np.array([float(limits.get(n, lim)) for n, lim in
+                         zip(problem.budget_names, problem.base_limits, strict=True)])
+    arr = np.atleast_1d(np.asarray(limits, dtype=np.float64))
+    if arr.shape != (problem.n_budgets,):
+        raise UsageError(f"limits: expected {problem.n_budgets} value(s), got {arr.shape[0]}")
+    return arr
+
+
+def mean_budget_plan(
+    problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str = "highs",
+    time_limit: float | None = None,
+) -> Plan:
+    """The EV plan: expected limits, expected response."""
+    v, c = expected_response(problem, scenarios)
+    return solve_at(problem, scenarios.mean_limits(), solver=solver, value=v, costs=c,
+                    time_limit=time_limit, duals=False)
+
+
+def recourse_values(
+    problem: GroupedProblem, counts: np.ndarray, scenarios: ScenarioSet, *,
+    solver: str = "highs", penalty: float = 0.0, time_limit: float | None = None,
+) -> tuple[np.ndarray, list[Status]]:
+    """(S,) value of a fixed first-stage plan after the optimal cut-back in each scenario.
+
+    Each scenario's recourse is independent once the first stage is fixed, so it is solved as a
+    one-scenario two-stage program (small), not as one block program.
+    """
+    out = np.empty(scenarios.n_scenarios)
+    statuses: list[Status] = []
+    for s in range(scenarios.n_scenarios):
+        one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
+        prog = two_stage_program(problem, one, penalty=penalty).fixed("n", counts)
+        sol = solve_program(prog, solver, time_limit=time_limit)
+        statuses.append(sol.status)
+        out[s] = -math.inf if sol.objective is None else sol.objective
+    return out, statuses
+
+
+def _scenario_optima(
+    problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str, time_limit: float | None,
+    duals: bool = True,
+) -> list[Plan]:
+    return [
+        solve_at(problem, scenarios.limits[s], solver=solver,
+                 replicate=int(scenarios.response[s]), time_limit=time_limit, duals=duals)
+        for s in range(scenarios.n_scenarios)
+    ]
+
+
+def _value(p: Plan) -> float:
+    return -math.inf if p.objective is None else p.objective
+
+
+# --- per-scenario ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PerScenarioPlan:
+    """The optimal plan for every scenario (the table operations deploy day by day)."""
+
+    status: Status
+    plans: tuple[Plan, ...]
+    scenarios: ScenarioSet
+    expected_value: float
+    mean_plan: Plan
+    eev: float
+    vss: float
+    evpi: float
+    option_labels: tuple[str, ...]
+    budget_names: tuple[str, ...]
+    seconds: float
+
+    def table(self) -> pd.DataFrame:
+        """One row per scenario: probability, limits, value, spend, lambda and treatment mix."""
+        rows = []
+        for s, p in enumerate(self.plans):
+            row: dict[str, Any] = {
+                "scenario": s, "probability": float(self.scenarios.probability[s]),
+                "replicate": int(self.scenarios.response[s]),
+            }
+            for b, name in enumerate(self.budget_names):
+                row[f"limit_{name}"] = float(p.limits[b])
+            row["value"] = p.objective
+            row["status"] = p.status
+            for b, name in enumerate(self.budget_names):
+                row[f"spend_{name}"] = None if p.spend is None else float(p.spend[b])
+                row[f"lambda_{name}"] = None if p.lam is None else float(p.lam[b])
+            for o, share in p.mix(self.option_labels).items():
+                row[f"share_{o}"] = share
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def allocation_table(self, group_ids: Sequence[object]) -> pd.DataFrame:
+        """Long table scenario x group x option -> count and share of the group."""
+        return allocation_frame(
+            [p.counts for p in self.plans], group_ids, self.option_labels, self.scenarios,
+            self.budget_names,
+        )
+
+
+def allocation_frame(
+    counts: Sequence[np.ndarray | None], group_ids: Sequence[object],
+    option_labels: Sequence[str], scenarios: ScenarioSet, budget_names: Sequence[str],
+) -> pd.DataFrame:
+    """scenario, limit_<budget>..., group, option, count, share (of the group's units)."""
+    frames = []
+    gid = np.asarray(group_ids)
+    for s, cnt in enumerate(counts):
+        if cnt is None:
+            continue
+        g, m = cnt.shape
+        size = cnt.sum(axis=1, keepdims=True)
+        share = np.divide(cnt, size, out=np.zeros_like(cnt, dtype=float), where=size > 0)
+        df = pd.DataFrame({
+            "scenario": s,
+            "group": np.repeat(gid, m),
+            "option": np.tile(np.asarray(option_labels, dtype=object), g),
+            "count": cnt.reshape(-1).astype(np.int64),
+            "share": share.reshape(-1),
+        })
+        for b, name in enumerate(budget_names):
+            df.insert(1 + b, f"limit_{name}", float(scenarios.limits[s, b]))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def per_scenario(
+    problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str = "highs",
+    time_limit: float | None = None, penalty: float = 0.0,
+) -> PerScenarioPlan:
+    """Solve every scenario; VSS against the mean plan deployed with cut-backs; EVPI = 0."""
+    import time
+
+    t0 = time.perf_counter()
+    plans = _scenario_optima(problem, scenarios, solver=solver, time_limit=time_limit)
+    ws = float(scenarios.probability @ np.array([_value(p) for p in plans]))
+    mean = mean_budget_plan(problem, scenarios, solver=solver, time_limit=time_limit)
+    statuses = [p.status for p in plans] + [mean.status]
+    eev = -math.inf
+    if mean.counts is not None:
+        vals, st = recourse_values(problem, mean.counts, scenarios, solver=solver,
+                                   penalty=penalty, time_limit=time_limit)
+        statuses += st
+        eev = float(scenarios.probability @ vals)
+    return PerScenarioPlan(
+        status=_worst(statuses), plans=tuple(plans), scenarios=scenarios, expected_value=ws,
+        mean_plan=mean, eev=eev, vss=ws - eev, evpi=0.0, option_labels=problem.option_labels,
+        budget_names=problem.budget_names, seconds=time.perf_counter() - t0,
+    )
+
+
+# --- chance-constrained ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ChancePlan:
+    """One plan meeting the budget with probability >= 1 - alpha."""
+
+    status: Status
+    method: str
+    """"quantile" (the reduction to one budget quantile) or "indicators" (binary z_s, big-M)."""
+    alpha: float
+    objective: float | None
+    bound: float | None
+    counts: np.ndarray | None
+    probability_met: float
+    met: np.ndarray | None
+    spend: np.ndarray | None
+    quantile: np.ndarray | None
+    mean_plan: Plan
+    mean_plan_probability: float
+    eev: float
+    ws: float
+    vss: float
+    evpi: float
+    seconds: float
+    solver: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def chance_constrained(
+    problem: GroupedProblem,
+    scenarios: ScenarioSet,
+    alpha: float,
+    *,
+    method: str = "auto",
+    solver: str = "highs",
+    time_limit: float | None = None,
+    report: bool = True,
+) -> ChancePlan:
+    """Maximise expected value; budgets hold in scenarios of total probability >= 1 - alpha.
+
+    ``method``: "quantile" plans for the budget quantile (only where the reduction is exact, see
+    ``quantile_limits``), "indicators" solves the integer program with z_s, "auto" picks the
+    quantile where it applies. ``report=False`` skips VSS/EVPI (they need S + S extra solves).
+    """
+    import time
+
+    if method not in ("auto", "quantile", "indicators"):
+        raise UsageError(f"method: expected 'auto', 'quantile' or 'indicators', got {method!r}")
+    t0 = time.perf_counter()
+    q = quantile_limits(scenarios, alpha)
+    if method == "quantile" and q is None:
+        raise UsageError(
+            "method 'quantile': the chance constraint reduces to a budget quantile only where "
+            "costs do not vary by scenario and scenario limits are ordered; use 'indicators'"
+        )
+    use_q = q is not None and method in ("auto", "quantile")
+    detail: dict[str, Any] = {}
+    if use_q:
+        assert q is not None
+        plan = solve_at(problem, q, solver=solver, replicate=int(scenarios.response[0]),
+                        time_limit=time_limit, duals=False)
+        status, objective, bound, counts, name = (plan.status, plan.objective, plan.bound,
+                                                  plan.counts, plan.solver)
+    else:
+        prog = chance_program(problem, scenarios, alpha)
+        sol: MilpSolution = solve_program(prog, solver, time_limit=time_limit)
+        status, objective, bound, name = sol.status, sol.objective, sol.bound, sol.solver
+        counts = None if sol.x is None else prog.block(sol.x, "n")
+        detail = dict(sol.detail)
+        detail.update(columns=prog.n_cols, rows=prog.n_rows)
+    met = spend = None
+    prob_met = 0.0
+    if counts is not None:
+        spend = plan_spend(problem, counts, scenarios)
+        met = np.all(within(spend, scenarios.limits), axis=1)
+        prob_met = float(scenarios.probability[met].sum())
+        # both methods maximise the expected value; report it the same way
+        objective = float(scenarios.probability @ plan_value(problem, counts, scenarios))
+    mean = mean_budget_plan(problem, scenarios, solver=solver, time_limit=time_limit)
+    mean_prob, eev, ws = 0.0, -math.inf, math.nan
+    statuses = [status, mean.status]
+    if mean.counts is not None:
+        mspend = plan_spend(problem, mean.counts, scenarios)
+        mean_met = np.all(within(mspend, scenarios.limits), axis=1)
+        mean_prob = float(scenarios.probability[mean_met].sum())
+        if mean_prob >= 1.0 - alpha - 1e-9:
+            eev = float(scenarios.probability @ plan_value(problem, mean.counts, scenarios))
+    if report:
+        ws, st = _ws_alpha(problem, scenarios, alpha, solver=solver, time_limit=time_limit)
+        statuses += st
+    rp = -math.inf if objective is None else objective
+    return ChancePlan(
+        status=status if status != "optimal" else _worst(statuses), method="quantile" if use_q
+        else "indicators", alpha=alpha, objective=objective, bound=bound, counts=counts,
+        probability_met=prob_met, met=met, spend=spend, quantile=q, mean_plan=mean,
+        mean_plan_probability=mean_prob, eev=eev, ws=ws,
+        vss=math.inf if eev == -math.inf else rp - eev,
+        evpi=ws - rp if report else math.nan, seconds=time.perf_counter() - t0, solver=name,
+        detail=detail,
+    )
+
+
+def _ws_alpha(
+    problem: GroupedProblem, scenarios: ScenarioSet, alpha: float, *, solver: str,
+    time_limit: float | None,
+) -> tuple[float, list[Status]]:
+    """Perfect-information value when scenarios of probability <= alpha may break the budget."""
+    fit = _scenario_optima(problem, scenarios, solver=solver, time_limit=time_limit, duals=False)
+    # U_s depends only on the replicate: solve once per replicate
+    free: dict[int, Plan] = {}
+    for r in np.unique(scenarios.response):
+        free[int(r)] = solve_at(problem, np.full(problem.n_budgets, np.inf), solver=solver,
+                                replicate=int(r), time_limit=time_limit, duals=False)
+    v = np.array([_value(p) for p in fit])
+    u = np.array([_value(free[int(r)]) for r in scenarios.response])
+    forced = ~np.isfinite(v)
+    # a scenario no plan fits must be among those broken; it then earns U_s
+    base_v = np.where(forced, 0.0, v)
+    statuses: list[Status] = [p.status for p in fit if p.status != "infeasible"]
+    statuses += [p.status for p in free.values()]
+    knap = solve_program(
+        violation_program(scenarios.probability, u - base_v, alpha, forced), solver
+    )
+    statuses.append(knap.status)
+    if knap.objective is None:
+        return -math.inf, statuses
+    return float(scenarios.probability @ base_v) + knap.objective, statuses
+
+
+# --- two-stage ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TwoStagePlan:
+    """First-stage allocation and the per-scenario cut-backs."""
+
+    status: Status
+    objective: float | None
+    bound: float | None
+    first_stage: np.ndarray | None
+    recourse: np.ndarray | None
+    """(S, G, M) realised counts after the cut-back in each scenario."""
+    scenario_values: np.ndarray | None
+    mean_plan: Plan
+    eev: float
+    ws: float
+    vss: float
+    evpi: float
+    seconds: float
+    solver: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def two_stage(
+    problem: GroupedProblem,
+    scenarios: ScenarioSet,
+    *,
+    penalty: float = 0.0,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    report: bool = True,
+) -> TwoStagePlan:
+    """First stage before the budget is known, optimal cut-back per scenario; VSS and EVPI."""
+    import time
+
+    t0 = time.perf_counter()
+    prog = two_stage_program(problem, scenarios, penalty=penalty)
+    sol = solve_program(prog, solver, time_limit=time_limit)
+    first = rec = svals = None
+    if sol.x is not None:
+        first = prog.block(sol.x, "n")
+        rec = recourse_counts(prog, problem, sol.x)
+        v = problem.value[scenarios.response]
+        moved = (first[None] - rec).clip(min=0).sum(axis=2)  # units cut back per (s, g)
+        svals = np.einsum("sgm,sgm->s", v, rec) - penalty * moved.sum(axis=1)
+    statuses: list[Status] = [sol.status]
+    mean = mean_budget_plan(problem, scenarios, solver=solver, time_limit=time_limit)
+    statuses.append(mean.status)
+    eev, ws = -math.inf, math.nan
+    if report:
+        if mean.counts is not None:
+            vals, st = recourse_values(problem, mean.counts, scenarios, solver=solver,
+                                       penalty=penalty, time_limit=time_limit)
+            statuses += st
+            eev = float(scenarios.probability @ vals)
+        fit = _scenario_optima(problem, scenarios, solver=solver, time_limit=time_limit,
+                               duals=False)
+        statuses += [p.status for p in fit]
+        ws = float(scenarios.probability @ np.array([_value(p) for p in fit]))
+    rp = -math.inf if sol.objective is None else sol.objective
+    detail = dict(sol.detail)
+    detail.update(columns=prog.n_cols, rows=prog.n_rows, solve_seconds=sol.seconds)
+    return TwoStagePlan(
+        status=sol.status if sol.status != "optimal" else _worst(statuses),
+        objective=sol.objective, bound=sol.bound, first_stage=first, recourse=rec,
+        scenario_values=svals, mean_plan=mean, eev=eev, ws=ws,
+        vss=rp - eev if report else math.nan, evpi=ws - rp if report else math.nan,
+        seconds=time.perf_counter() - t0, solver=sol.solver, detail=detail,
+    )
