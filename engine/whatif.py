@@ -143,16 +143,28 @@ class Sweep:
         return f"budget {self.budget!r} (limit)"
 
 
-def scale_sweep(instance: Instance, fractions: np.ndarray) -> Sweep:
-    """Every budget scaled together: limits[p] = fractions[p] * the instance's limits."""
+def budgets_of(problem: Any) -> tuple[tuple[str, ...], np.ndarray]:
+    """(budget names, base limits) of an Instance or of a grouped (cluster) problem."""
+    base = getattr(problem, "base_limits", None)
+    if base is None:
+        base = problem.limits
+    return tuple(problem.budget_names), np.asarray(base, dtype=np.float64)
+
+
+def scale_sweep(problem: Any, fractions: np.ndarray) -> Sweep:
+    """Every budget scaled together: limits[p] = fractions[p] * the problem's limits.
+
+    ``problem`` is an Instance or a grouped (cluster) problem: anything with ``budget_names``
+    and ``limits`` (or ``base_limits``).
+    """
     fractions = np.asarray(fractions, dtype=np.float64)
-    if instance.n_budgets == 0:
+    budget_names, base = budgets_of(problem)
+    if not budget_names:
         raise UsageError("--budgets: the instance has no budget to scale")
     if np.any(fractions <= 0) or not np.all(np.isfinite(fractions)):
         raise UsageError("--budgets: budget fractions must be finite and > 0")
-    base = instance.limits
     if np.any(base <= 0):
-        names = [b.name for b in instance.budgets if b.limit <= 0]
+        names = [n for n, b in zip(budget_names, base, strict=True) if b <= 0]
         raise UsageError(
             f"--budgets: cannot scale budget(s) {names} whose limit is <= 0; "
             "use --budget NAME=V1,V2,... with absolute values"
@@ -161,33 +173,39 @@ def scale_sweep(instance: Instance, fractions: np.ndarray) -> Sweep:
         kind="scale",
         limits=fractions[:, None] * base[None, :],
         axis=fractions,
-        budget_names=instance.budget_names,
+        budget_names=budget_names,
     )
 
 
-def value_sweep(instance: Instance, name: str, values: np.ndarray) -> Sweep:
+def value_sweep(problem: Any, name: str, values: np.ndarray) -> Sweep:
     """One budget at absolute limits; the others keep their limits."""
-    names = instance.budget_names
+    names, base = budgets_of(problem)
     if name not in names:
         raise UsageError(f"--budget: unknown budget {name!r}; the instance has {list(names)}")
     values = np.asarray(values, dtype=np.float64)
     if np.any(values <= 0) or not np.all(np.isfinite(values)):
         raise UsageError(f"--budget {name}: limits must be finite and > 0")
-    limits = np.repeat(instance.limits[None, :], values.size, axis=0)
+    limits = np.repeat(base[None, :], values.size, axis=0)
     limits[:, names.index(name)] = values
     return Sweep(kind="budget", limits=limits, axis=values, budget_names=names, budget=name)
 
 
 # --- rescaled options --------------------------------------------------------------------------
-def _option_codes(instance: Instance, factors: Mapping[str, float], what: str) -> dict[int, float]:
-    index = {label: i for i, label in enumerate(instance.option_labels)}
-    unknown = sorted(set(factors) - set(index))
+def option_factors(
+    labels: Sequence[str], factors: Mapping[str, float] | None, what: str
+) -> dict[int, float]:
+    """``{label: factor}`` -> ``{option index: factor}``; unknown labels and bad factors raise."""
+    index = {label: i for i, label in enumerate(labels)}
+    unknown = sorted(set(factors or {}) - set(index))
     if unknown:
         raise UsageError(
-            f"{what}: unknown option(s) {unknown}; the instance has options "
-            f"{list(instance.option_labels)[:30]}"
+            f"{what}: unknown option(s) {unknown}; the instance has options {list(labels)[:30]}"
         )
-    return {index[o]: float(f) for o, f in factors.items()}
+    out = {index[o]: float(f) for o, f in (factors or {}).items()}
+    for f in out.values():
+        if not (math.isfinite(f) and f >= 0):
+            raise UsageError(f"{what}: factors must be finite and >= 0, got {f!r}")
+    return out
 
 
 def scaled_instance(
@@ -199,12 +217,8 @@ def scaled_instance(
     value by ``value_scale[o]``, for every unit that has option o. Budgets, capacities and
     scenarios are unchanged. Factors must be finite and >= 0; unknown options are an error.
     """
-    costs_f = _option_codes(instance, cost_scale or {}, "--cost-scale")
-    value_f = _option_codes(instance, value_scale or {}, "--value-scale")
-    for what, fs in (("--cost-scale", costs_f), ("--value-scale", value_f)):
-        for f in fs.values():
-            if not (math.isfinite(f) and f >= 0):
-                raise UsageError(f"{what}: factors must be finite and >= 0, got {f!r}")
+    costs_f = option_factors(instance.option_labels, cost_scale, "--cost-scale")
+    value_f = option_factors(instance.option_labels, value_scale, "--value-scale")
     if not costs_f and not value_f:
         return instance
     n_labels = len(instance.option_labels)
@@ -219,17 +233,23 @@ def scaled_instance(
     return instance.replace(value=value, costs=costs)
 
 
-def check_scenarios(instance: Instance) -> None:
-    """Probabilities of the instance's scenarios must sum to 1 (files are checked on load too)."""
-    if not instance.scenarios:
+def check_scenarios(instance: Any, scenarios: Sequence[Any] | None = None) -> None:
+    """Scenario probabilities must be >= 0 and sum to 1 (files are checked on load too).
+
+    ``scenarios`` defaults to ``instance.scenarios``; each has ``probability``.
+    """
+    if scenarios is None:
+        scenarios = getattr(instance, "scenarios", ())
+    if not scenarios:
         return
-    probs = np.array([s.probability for s in instance.scenarios])
+    name = getattr(instance, "name", "")
+    probs = np.array([s.probability for s in scenarios], dtype=np.float64)
     if np.any(probs < 0) or not np.all(np.isfinite(probs)):
-        raise UsageError(f"instance {instance.name!r}: scenario probabilities must be >= 0")
+        raise UsageError(f"instance {name!r}: scenario probabilities must be finite and >= 0")
     total = float(probs.sum())
     if abs(total - 1.0) > PROB_TOL:
         raise UsageError(
-            f"instance {instance.name!r}: scenario probabilities must sum to 1 (within 1e-9), "
+            f"instance {name!r}: scenario probabilities must sum to 1 (within 1e-9), "
             f"they sum to {total!r}"
         )
 
@@ -345,7 +365,7 @@ class WhatIf:
     instance_name: str
     sweep: Sweep
     table: pd.DataFrame
-    results: tuple[SolveResult, ...]
+    results: tuple[Any, ...]
     frontier: Frontier | None
     option_labels: tuple[str, ...]
     solver: str
@@ -418,11 +438,10 @@ def whatif(
     lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
     if frontier is None and inst.n_rows > LP_MAX_ROWS:
         notes.append(f"lp_value not computed: more than {LP_MAX_ROWS:,} rows for a HiGHS LP")
-    table = _table(inst, sweep, results, lp, lam)
     return WhatIf(
         instance_name=instance.name,
         sweep=sweep,
-        table=table,
+        table=table(sweep, [point_row(inst, r) for r in results], lp, lam),
         results=tuple(results),
         frontier=frontier,
         option_labels=tuple(inst.option_labels),
@@ -433,23 +452,26 @@ def whatif(
         n_units=inst.n_units,
         notes=tuple(notes),
         lambda_source=lambda_source,
-        scenario_marks=scenario_marks(instance, sweep),
+        scenario_marks=scenario_marks(instance, instance.scenarios, sweep),
     )
 
 
-def scenario_marks(instance: Instance, sweep: Sweep) -> tuple[tuple[float, float], ...]:
-    """(x on the sweep's axis, probability) of each budget scenario of the instance, where the
-    scenario lies on the axis: the swept budget's limit in a ``budget`` sweep; the fraction of the
-    base limit in a ``scale`` sweep of a one-budget instance. Empty otherwise.
+def scenario_marks(
+    problem: Any, scenarios: Sequence[Any], sweep: Sweep
+) -> tuple[tuple[float, float], ...]:
+    """(x on the sweep's axis, probability) of each budget scenario, where the scenario lies on
+    the axis: the swept budget's limit in a ``budget`` sweep; the fraction of the base limit in a
+    ``scale`` sweep of a one-budget problem. Empty otherwise. Each scenario has ``probability``
+    and ``limits`` (a mapping budget name -> limit; budgets not named keep their base limit).
     """
+    names, base_limits = budgets_of(problem)
+    base = dict(zip(names, base_limits.tolist(), strict=True))
     marks: list[tuple[float, float]] = []
-    for s in instance.scenarios:
+    for s in scenarios:
         if sweep.kind == "budget" and sweep.budget is not None:
-            base = dict(zip(instance.budget_names, instance.limits.tolist(), strict=True))
             x = float(s.limits.get(sweep.budget, base[sweep.budget]))
-        elif sweep.kind == "scale" and instance.n_budgets == 1:
-            b = instance.budgets[0]
-            x = float(s.limits.get(b.name, b.limit)) / b.limit
+        elif sweep.kind == "scale" and len(names) == 1:
+            x = float(s.limits.get(names[0], base[names[0]])) / base[names[0]]
         else:
             return ()
         marks.append((x, float(s.probability)))
@@ -512,32 +534,50 @@ def _lp_columns(
     return lp, lam, source
 
 
-def _table(
-    inst: Instance,
+@dataclass(frozen=True)
+class PointRow:
+    """What the table needs from one point, whatever solved it (an MCKP or a cluster program)."""
+
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    usage: Mapping[str, float]
+    mix: Mapping[str, float]
+    seconds: float
+    has_allocation: bool
+
+
+def point_row(instance: Instance, r: SolveResult) -> PointRow:
+    return PointRow(r.status, r.objective, r.bound, r.gap, dict(r.usage),
+                    treatment_mix(instance, r.assignment), r.seconds, r.assignment is not None)
+
+
+def table(
     sweep: Sweep,
-    results: Sequence[SolveResult],
+    rows: Sequence[PointRow],
     lp: np.ndarray,
     lam: Mapping[str, np.ndarray],
 ) -> pd.DataFrame:
-    names = inst.budget_names
+    """The what-if table (columns as documented in :func:`whatif`)."""
+    names = sweep.budget_names
     cols: dict[str, Any] = {"point": np.arange(1, sweep.n_points + 1)}
     if sweep.kind == "scale":
         cols["scale"] = sweep.axis
     for k, name in enumerate(names):
         cols[f"limit_{name}"] = sweep.limits[:, k]
-    cols["status"] = [r.status for r in results]
-    cols["value"] = [_num(r.objective) for r in results]
-    cols["bound"] = [_num(r.bound) for r in results]
-    cols["gap"] = [_num(r.gap) for r in results]
+    cols["status"] = [r.status for r in rows]
+    cols["value"] = [_num(r.objective) for r in rows]
+    cols["bound"] = [_num(r.bound) for r in rows]
+    cols["gap"] = [_num(r.gap) for r in rows]
     cols["lp_value"] = lp
     for name in names:
         cols[f"lambda_{name}"] = lam.get(name, np.full(sweep.n_points, np.nan))
     for name in names:
         cols[f"spend_{name}"] = [
-            _num(r.usage.get(name)) if r.assignment is not None else float("nan") for r in results
+            _num(r.usage.get(name)) if r.has_allocation else float("nan") for r in rows
         ]
-    mixes = [treatment_mix(inst, r.assignment) for r in results]
-    for label in mixes[0] if mixes else ():
-        cols[f"share_{label}"] = [m[label] for m in mixes]
-    cols["seconds"] = [r.seconds for r in results]
+    for label in rows[0].mix if rows else ():
+        cols[f"share_{label}"] = [r.mix.get(label, float("nan")) for r in rows]
+    cols["seconds"] = [r.seconds for r in rows]
     return pd.DataFrame(cols)
