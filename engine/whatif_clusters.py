@@ -74,7 +74,7 @@ def whatif_clusters(
 ) -> WhatIf:
     """Solve the cluster program at every point of ``sweep``; the table of engine.whatif."""
     from engine.stochastic.milp import solve_program
-    from engine.stochastic.plans import solve_at
+    from engine.stochastic.plans import Plan
     from formulations.stochastic_programs import deterministic_program
 
     check_scenarios(problem, scenarios)
@@ -93,9 +93,15 @@ def whatif_clusters(
     start = time.perf_counter()
     for i, limits in enumerate(sweep.limits):
         t0 = time.perf_counter()
-        plan = solve_at(prob, limits, solver=exact, time_limit=time_limit, duals=False)
         program = deterministic_program(prob, limits)
-        relaxed = solve_program(program.relaxed(), "highs", time_limit=time_limit)
+        # threads=None: HiGHS refuses a thread count other than that of the scheduler an earlier
+        # solve in this process started ("scheduler has already been initialized")
+        sol = solve_program(program, exact, time_limit=time_limit, threads=None)
+        counts = None if sol.x is None else program.block(sol.x, "n")
+        plan = Plan(sol.status, sol.solver, sol.objective, sol.bound, counts, limits,
+                    None if counts is None else np.einsum("bgm,gm->b", prob.costs[0], counts),
+                    None, sol.seconds)
+        relaxed = solve_program(program.relaxed(), "highs", time_limit=time_limit, threads=None)
         if relaxed.objective is not None and relaxed.status == "optimal":
             lp[i] = relaxed.objective
             if relaxed.row_dual is not None:

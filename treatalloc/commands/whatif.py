@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "what-if planning: value, marginal value (lambda), spend and treatment mix over budgets"
 
@@ -57,6 +58,23 @@ def _targets(args: argparse.Namespace) -> dict[str, Path]:
     return out
 
 
+def load_clusters(path: str) -> tuple[Any, tuple[Any, ...]]:
+    """A cluster program file -> (grouped problem, its budget scenarios)."""
+    from formulations.errors import UsageError
+
+    try:
+        from formulations import cluster_program  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError(
+            f"{path}: a cluster program (kind = 'clusters') needs formulations.cluster_program, "
+            "which this installation lacks"
+        ) from None
+    loaded = cluster_program.load_cluster_program(path)
+    problem = getattr(loaded, "problem", loaded)
+    scenarios = tuple(getattr(loaded, "scenarios", ()) or ())
+    return problem, scenarios
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.whatif import (
         parse_budget_values,
@@ -68,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         whatif,
     )
     from formulations.atomic_write import atomic_write_text, atomic_write_with
-    from formulations.instance_file import load_instance
+    from formulations.instance_file import load_instance, read_manifest
     from treatalloc.console import parse_key_values, stdout_to_stderr
 
     # every input is checked before anything is solved or written
@@ -85,15 +103,30 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--time-limit: expected a positive number of seconds, got {args.time_limit}"
         )
-    instance = load_instance(args.path)
-    scaled_instance(instance, cost_scale, value_scale)  # validates the option names early
-    sweep = (
-        scale_sweep(instance, fractions) if fractions is not None
-        else value_sweep(instance, *budget)  # type: ignore[misc]
-    )
-    with stdout_to_stderr():
-        w = whatif(instance, sweep, solver=args.solver, time_limit=args.time_limit,
-                   options=options, cost_scale=cost_scale, value_scale=value_scale)
+    if read_manifest(args.path).get("kind", "mckp") == "clusters":
+        from engine.whatif_clusters import cluster_solver, scaled_problem, whatif_clusters
+
+        cluster_solver(args.solver)
+        problem, scenarios = load_clusters(args.path)
+        scaled_problem(problem, cost_scale, value_scale)  # validates the option names early
+        sweep = (
+            scale_sweep(problem, fractions) if fractions is not None
+            else value_sweep(problem, *budget)  # type: ignore[misc]
+        )
+        with stdout_to_stderr():
+            w = whatif_clusters(problem, sweep, solver=args.solver, time_limit=args.time_limit,
+                                cost_scale=cost_scale, value_scale=value_scale,
+                                scenarios=scenarios)
+    else:
+        instance = load_instance(args.path)
+        scaled_instance(instance, cost_scale, value_scale)  # validates the option names early
+        sweep = (
+            scale_sweep(instance, fractions) if fractions is not None
+            else value_sweep(instance, *budget)  # type: ignore[misc]
+        )
+        with stdout_to_stderr():
+            w = whatif(instance, sweep, solver=args.solver, time_limit=args.time_limit,
+                       options=options, cost_scale=cost_scale, value_scale=value_scale)
 
     from treatalloc.report.whatif_report import csv_text, format_table, render_html, render_png
 
