@@ -131,6 +131,8 @@ class Sweep:
     axis: np.ndarray
     budget_names: tuple[str, ...]
     budget: str | None = None
+    probability: np.ndarray | None = None
+    """(P,) where the points are the problem's budget scenarios (:func:`scenario_sweep`)."""
 
     @property
     def n_points(self) -> int:
@@ -188,6 +190,41 @@ def value_sweep(problem: Any, name: str, values: np.ndarray) -> Sweep:
     limits = np.repeat(base[None, :], values.size, axis=0)
     limits[:, names.index(name)] = values
     return Sweep(kind="budget", limits=limits, axis=values, budget_names=names, budget=name)
+
+
+def scenario_sweep(problem: Any, scenarios: Sequence[Any]) -> Sweep:
+    """The points are the budget scenarios themselves (sorted by limit), with their probabilities.
+
+    Only for scenarios that vary one budget (then the axis is that budget's limit); the expected
+    value over the points is the per-scenario plan's (wait-and-see) value.
+    """
+    names, base = budgets_of(problem)
+    if not scenarios:
+        raise UsageError("--scenarios: the instance has no budget scenarios "
+                         "(add [[scenarios]] or a budget distribution to its manifest)")
+    check_scenarios(problem, scenarios)
+    varied = sorted({n for s in scenarios for n in s.limits})
+    unknown = sorted(set(varied) - set(names))
+    if unknown:
+        raise UsageError(
+            f"--scenarios: unknown budget(s) {unknown}; the instance has {list(names)}"
+        )
+    if len(varied) != 1:
+        raise UsageError(
+            f"--scenarios: the scenarios vary {len(varied)} budgets {varied}; a sweep over them "
+            "needs exactly one (use --budget NAME=V1,V2,... for one budget at a time)"
+        )
+    name = varied[0]
+    k = names.index(name)
+    values = np.array([float(s.limits.get(name, base[k])) for s in scenarios])
+    probs = np.array([float(s.probability) for s in scenarios])
+    if np.any(values <= 0) or not np.all(np.isfinite(values)):
+        raise UsageError(f"--scenarios: budget {name!r} has a scenario limit <= 0")
+    order = np.argsort(values, kind="stable")
+    limits = np.repeat(base[None, :], values.size, axis=0)
+    limits[:, k] = values[order]
+    return Sweep(kind="budget", limits=limits, axis=values[order], budget_names=names,
+                 budget=name, probability=probs[order])
 
 
 # --- rescaled options --------------------------------------------------------------------------
@@ -381,6 +418,14 @@ class WhatIf:
     def share_columns(self) -> list[str]:
         return [c for c in self.table.columns if c.startswith("share_")]
 
+    @property
+    def expected_value(self) -> float | None:
+        """sum_s p_s value_s over scenario points (the per-scenario plans' value), else None."""
+        p = self.sweep.probability
+        if p is None:
+            return None
+        return float(np.dot(p, self.table["value"].to_numpy(dtype=float)))
+
 
 def treatment_mix(instance: Instance, assignment: np.ndarray | None) -> dict[str, float]:
     """Share of units per option label (and ``(none)`` for at-most-one); NaN without allocation."""
@@ -566,6 +611,8 @@ def table(
         cols["scale"] = sweep.axis
     for k, name in enumerate(names):
         cols[f"limit_{name}"] = sweep.limits[:, k]
+    if sweep.probability is not None:
+        cols["probability"] = sweep.probability
     cols["status"] = [r.status for r in rows]
     cols["value"] = [_num(r.objective) for r in rows]
     cols["bound"] = [_num(r.bound) for r in rows]

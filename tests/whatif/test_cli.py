@@ -90,3 +90,25 @@ def test_scenarios_that_do_not_sum_to_one_exit_2_and_write_nothing(tmp_path, cap
     err = capfd.readouterr().err
     assert code == 2 and "sum to 1" in err
     assert not out.exists()
+
+
+def test_scenario_points_carry_probabilities_and_the_expected_value(instance_dir, tmp_path, capfd):
+    csv = tmp_path / "s.csv"
+    code = main(["whatif", str(instance_dir), "--scenarios", "--solver", "highs",
+                 "--csv", str(csv)])
+    out = capfd.readouterr().out
+    assert code == 0
+    t = pd.read_csv(csv)
+    assert list(t["probability"]) == [0.2, 0.3, 0.5]
+    base = t["limit_cash"].iloc[0] / 0.6  # helpers.with_scenarios: 0.6, 0.8, 1.0 x the limit
+    assert list(t["limit_cash"]) == pytest.approx([0.6 * base, 0.8 * base, base])
+    expected = float((t["probability"] * t["value"]).sum())
+    line = next(x for x in out.splitlines() if x.startswith("expected value"))
+    assert float(line.rsplit(":", 1)[1]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_scenarios_flag_on_an_instance_without_scenarios_is_a_usage_error(tmp_path, capfd):
+    src = tmp_path / "plain"
+    write_instance(small(10), src)
+    assert main(["whatif", str(src), "--scenarios", "--solver", "highs"]) == 2
+    assert "no budget scenarios" in capfd.readouterr().err

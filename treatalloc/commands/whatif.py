@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                              "of the instance together (e.g. 0.5:1.5:11)")
     points.add_argument("--budget", metavar="NAME=V1,V2,...",
                         help="absolute limits for one budget (the others keep their limits)")
+    points.add_argument("--scenarios", action="store_true",
+                        help="one point per budget scenario of the instance, with its "
+                             "probability, and the expected value of the per-scenario plans")
     p.add_argument("--cost-scale", action="append", metavar="OPTION=FACTOR",
                    help="multiply OPTION's cost in every budget by FACTOR (repeatable)")
     p.add_argument("--value-scale", action="append", metavar="OPTION=FACTOR",
@@ -75,14 +78,22 @@ def load_clusters(path: str) -> tuple[Any, tuple[Any, ...]]:
     return problem, scenarios
 
 
+def make_sweep(problem: Any, scenarios: Any, fractions: Any, budget: Any) -> Any:
+    from engine.whatif import scale_sweep, scenario_sweep, value_sweep
+
+    if fractions is not None:
+        return scale_sweep(problem, fractions)
+    if budget is not None:
+        return value_sweep(problem, *budget)
+    return scenario_sweep(problem, scenarios)
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.whatif import (
         parse_budget_values,
         parse_factors,
         parse_scale_range,
-        scale_sweep,
         scaled_instance,
-        value_sweep,
         whatif,
     )
     from formulations.atomic_write import atomic_write_text, atomic_write_with
@@ -109,10 +120,7 @@ def run(args: argparse.Namespace) -> int:
         cluster_solver(args.solver)
         problem, scenarios = load_clusters(args.path)
         scaled_problem(problem, cost_scale, value_scale)  # validates the option names early
-        sweep = (
-            scale_sweep(problem, fractions) if fractions is not None
-            else value_sweep(problem, *budget)  # type: ignore[misc]
-        )
+        sweep = make_sweep(problem, scenarios, fractions, budget)
         with stdout_to_stderr():
             w = whatif_clusters(problem, sweep, solver=args.solver, time_limit=args.time_limit,
                                 cost_scale=cost_scale, value_scale=value_scale,
@@ -120,10 +128,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         instance = load_instance(args.path)
         scaled_instance(instance, cost_scale, value_scale)  # validates the option names early
-        sweep = (
-            scale_sweep(instance, fractions) if fractions is not None
-            else value_sweep(instance, *budget)  # type: ignore[misc]
-        )
+        sweep = make_sweep(instance, instance.scenarios, fractions, budget)
         with stdout_to_stderr():
             w = whatif(instance, sweep, solver=args.solver, time_limit=args.time_limit,
                        options=options, cost_scale=cost_scale, value_scale=value_scale)
@@ -143,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_table(w))
         print(f"{w.sweep.n_points} points, solver {w.solver}, {w.seconds:.2f} s")
+        if w.expected_value is not None:
+            print(f"expected value over the budget scenarios (a plan per scenario): "
+                  f"{w.expected_value:.6g}")
         for note in w.notes:
             print(f"note: {note}")
         for kind, path in targets.items():

@@ -27,6 +27,8 @@ def display_frame(w: WhatIf) -> pd.DataFrame:
     if "scale" in t:
         keep.append("scale")
     keep += [c for c in t.columns if c.startswith("limit_")]
+    if "probability" in t:
+        keep.append("probability")
     keep += ["status", "value", "gap"]
     if t["lp_value"].notna().any():
         keep.append("lp_value")
@@ -47,7 +49,7 @@ def _cell(col: str, x: Any) -> str:
         return f"{100.0 * float(x):.1f}%"
     if col == "gap":
         return f"{float(x):.1e}"
-    if col == "scale":
+    if col in ("scale", "probability"):
         return f"{float(x):.4g}"
     return f"{float(x):.6g}"
 
@@ -210,6 +212,9 @@ def render_html(w: WhatIf, png: bytes) -> str:
         params.append(("cost scale", ", ".join(f"{o} x{f:g}" for o, f in w.cost_scale.items())))
     if w.value_scale:
         params.append(("value scale", ", ".join(f"{o} x{f:g}" for o, f in w.value_scale.items())))
+    if w.expected_value is not None:
+        params.append(("expected value", f"{w.expected_value:.6g} over the budget scenarios "
+                                           "(a plan per scenario)"))
     if w.scenario_marks:
         params.append(("budget scenarios", ", ".join(
             f"{x:.4g} (p={p:.3g})" for x, p in w.scenario_marks)))
