@@ -9,9 +9,12 @@ import numpy as np
 from formulations.errors import UsageError
 
 KINDS = ("lognormal", "normal", "uniform", "triangular")
+MAX_POINTS = 10_000  # each point is one solve in a sweep; more is a typo, not a plan
 
 
-def discretise(spec: Mapping[str, object], where: str = "distribution") -> tuple[np.ndarray, np.ndarray]:
+def discretise(
+    spec: Mapping[str, object], where: str = "distribution"
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (values, probabilities): ``points`` equal-mass cells, each at its median quantile.
 
     Supported: ``lognormal`` (median, sigma), ``normal`` (mean, sd), ``uniform`` (low, high),
@@ -19,6 +22,11 @@ def discretise(spec: Mapping[str, object], where: str = "distribution") -> tuple
     """
     from scipy import stats
 
+    if not isinstance(spec, Mapping):
+        raise UsageError(
+            f'{where}: expected a table such as {{ kind = "lognormal", median = 100.0, '
+            f"sigma = 0.2, points = 9 }}, got {spec!r}"
+        )
     kind = spec.get("kind")
     expected = {
         "lognormal": {"median", "sigma"},
@@ -31,12 +39,12 @@ def discretise(spec: Mapping[str, object], where: str = "distribution") -> tuple
     keys = set(spec) - {"kind", "points"}
     if keys != expected[str(kind)]:
         raise UsageError(
-            f"{where}: a {kind} distribution takes keys {sorted(expected[str(kind)])} and 'points', "
-            f"got {sorted(keys)}"
+            f"{where}: a {kind} distribution takes keys {sorted(expected[str(kind)])} "
+            f"and 'points', got {sorted(keys)}"
         )
     points = spec.get("points", 9)
-    if not isinstance(points, int) or isinstance(points, bool) or points < 1:
-        raise UsageError(f"{where}.points: expected a positive integer, got {points!r}")
+    if not isinstance(points, int) or isinstance(points, bool) or not 1 <= points <= MAX_POINTS:
+        raise UsageError(f"{where}.points: expected an integer in 1..{MAX_POINTS}, got {points!r}")
     params: dict[str, float] = {}
     for key in expected[str(kind)]:
         v = spec[key]

@@ -30,8 +30,18 @@ from formulations.instance import (
 )
 
 TOP_KEYS = {
-    "name", "description", "table", "unit", "option", "value", "choose", "kind",
-    "budgets", "capacities", "reference", "scenarios",
+    "name",
+    "description",
+    "table",
+    "unit",
+    "option",
+    "value",
+    "choose",
+    "kind",
+    "budgets",
+    "capacities",
+    "reference",
+    "scenarios",
 }
 BUDGET_KEYS = {"name", "column", "limit", "distribution"}
 CAPACITY_KEYS = {"option", "limit"}
@@ -40,7 +50,14 @@ SCENARIO_KEYS = {"probability", "limits"}
 PROB_TOL = 1e-9
 
 
+def _one_line(e: BaseException) -> str:
+    """Library messages can span lines; the CLI promises one line per error."""
+    return " ".join(str(e).split())
+
+
 def _number(src: str, where: str, v: Any, *, nonneg: bool = False) -> float:
+    if v is None:
+        raise InstanceError(src, where, "missing: expected a finite number")
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         raise InstanceError(src, where, f"expected a finite number, got {v!r}")
     if nonneg and v < 0:
@@ -49,6 +66,8 @@ def _number(src: str, where: str, v: Any, *, nonneg: bool = False) -> float:
 
 
 def _str(src: str, where: str, v: Any) -> str:
+    if v is None:
+        raise InstanceError(src, where, "missing: expected a non-empty string")
     if not isinstance(v, str) or not v:
         raise InstanceError(src, where, f"expected a non-empty string, got {v!r}")
     return v
@@ -58,7 +77,8 @@ def _check_keys(src: str, where: str, table: Mapping[str, Any], allowed: set[str
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise InstanceError(
-            src, f"{where}{unknown[0]}" if where else unknown[0],
+            src,
+            f"{where}{unknown[0]}" if where else unknown[0],
             f"unknown key; expected one of {sorted(allowed)}",
         )
 
@@ -73,9 +93,11 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         with p.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise InstanceError(str(p), "", f"malformed TOML: {e}") from None
+        raise InstanceError(str(p), "", f"malformed TOML: {_one_line(e)}") from None
     except UnicodeDecodeError as e:
-        raise InstanceError(str(p), "", f"not UTF-8 text: {e}") from None
+        raise InstanceError(str(p), "", f"not UTF-8 text: {_one_line(e)}") from None
+    except OSError as e:
+        raise InstanceError(str(p), "", f"cannot read: {_one_line(e)}") from None
 
 
 def read_table(path: Path, src: str) -> pd.DataFrame:
@@ -87,8 +109,12 @@ def read_table(path: Path, src: str) -> pd.DataFrame:
             return pd.read_parquet(path)
         if path.suffix.lower() in (".csv", ".gz", ".txt"):
             return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InstanceError(
+            str(path), "", "the table is empty: expected a header and one row per (unit, option)"
+        ) from None
     except (ValueError, OSError, pd.errors.ParserError) as e:
-        raise InstanceError(str(path), "", f"cannot read table: {e}") from None
+        raise InstanceError(str(path), "", f"cannot read table: {_one_line(e)}") from None
     raise InstanceError(
         src, "table", f"expected a .csv, .parquet or a folder of Parquet parts, got {path.name!r}"
     )
@@ -107,7 +133,8 @@ def _numeric_column(df: pd.DataFrame, col: str, table_path: str) -> np.ndarray:
         if bad.size:
             i = int(bad[0])
             raise InstanceError(
-                table_path, f"{_row_label(table_path, df, i)}, column {col!r}",
+                table_path,
+                f"{_row_label(table_path, df, i)}, column {col!r}",
                 f"expected a number, found text {s.iloc[i]!r}",
             )
         s = conv
@@ -117,9 +144,11 @@ def _numeric_column(df: pd.DataFrame, col: str, table_path: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         i = int(bad[0])
+        found = "an empty cell or NaN" if np.isnan(arr[i]) else f"{arr[i]!r}"
         raise InstanceError(
-            table_path, f"{_row_label(table_path, df, i)}, column {col!r}",
-            f"expected a finite number, found {arr[i]!r}",
+            table_path,
+            f"{_row_label(table_path, df, i)}, column {col!r}",
+            f"expected a finite number, found {found}",
         )
     return arr
 
@@ -127,6 +156,10 @@ def _numeric_column(df: pd.DataFrame, col: str, table_path: str) -> np.ndarray:
 def _parse_budgets(src: str, raw: Any) -> tuple[list[Budget], list[tuple[str, dict[str, Any]]]]:
     if not isinstance(raw, list):
         raise InstanceError(src, "budgets", "expected an array of tables [[budgets]]")
+    if not raw:
+        raise InstanceError(
+            src, "budgets", "missing: expected at least one [[budgets]] table (name, column, limit)"
+        )
     budgets: list[Budget] = []
     dists: list[tuple[str, dict[str, Any]]] = []
     for i, b in enumerate(raw):
@@ -179,24 +212,32 @@ def _parse_scenarios(
             for k, v in lim.items():
                 if k not in names:
                     raise InstanceError(
-                        src, f"{where}.limits.{k}", f"unknown budget; expected one of {sorted(names)}"
+                        src,
+                        f"{where}.limits.{k}",
+                        f"unknown budget; expected one of {sorted(names)}",
                     )
                 _number(src, f"{where}.limits.{k}", v)
             scenarios.append(Scenario(p, {k: float(v) for k, v in lim.items()}))
     elif len(dists) > 1:
         raise InstanceError(
-            src, "budgets", "a distribution on more than one budget is ambiguous; "
-            "give the joint [[scenarios]] instead"
+            src,
+            "budgets",
+            "a distribution on more than one budget is ambiguous; "
+            "give the joint [[scenarios]] instead",
         )
     elif dists:
         name, spec = dists[0]
         values, probs = discretise(spec)
-        scenarios = [Scenario(float(p), {name: float(v)}) for v, p in zip(values, probs, strict=True)]
+        scenarios = [
+            Scenario(float(p), {name: float(v)}) for v, p in zip(values, probs, strict=True)
+        ]
     if scenarios:
         total = sum(s.probability for s in scenarios)
         if abs(total - 1.0) > PROB_TOL:
             raise InstanceError(
-                src, "scenarios", f"probabilities must sum to 1 (within 1e-9), they sum to {total!r}"
+                src,
+                "scenarios",
+                f"probabilities must sum to 1 (within 1e-9), they sum to {total!r}",
             )
     return tuple(scenarios)
 
@@ -207,12 +248,22 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     if p.is_dir():
         p = p / "instance.toml"
     src = str(p)
+    if p.suffix.lower() in (".csv", ".parquet", ".pq", ".gz"):
+        raise InstanceError(
+            src,
+            "",
+            "expected an instance manifest (instance.toml or the folder holding it), "
+            "got a table; write a manifest naming it (see `treatalloc generate` for an example)",
+        )
     m = read_manifest(p)
     _check_keys(src, "", m, TOP_KEYS)
     kind = m.get("kind", "mckp")
     if kind != "mckp":
         raise InstanceError(
-            src, "kind", f"expected 'mckp' for an instance (cluster programs have their own loader), got {kind!r}"
+            src,
+            "kind",
+            "expected 'mckp' for an instance (cluster programs have their own loader), "
+            f"got {kind!r}",
         )
     table_name = _str(src, "table", m.get("table"))
     cols = Columns(
@@ -232,7 +283,9 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     for c in needed:
         if c not in df.columns:
             raise InstanceError(
-                tsrc, f"column {c!r}", f"missing; the table has columns {list(map(str, df.columns))}"
+                tsrc,
+                f"column {c!r}",
+                f"missing; the table has columns {list(map(str, df.columns))}",
             )
     if len(df) == 0:
         raise InstanceError(tsrc, "", "the table is empty: expected one row per (unit, option)")
@@ -254,7 +307,8 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     if dup_mask.any():
         i = int(np.flatnonzero(dup_mask)[0])
         raise InstanceError(
-            tsrc, _row_label(tsrc, df, i),
+            tsrc,
+            _row_label(tsrc, df, i),
             f"duplicate (unit, option) = ({df[cols.unit].iloc[i]!r}, {option_str.iloc[i]!r}); "
             "expected each pair once",
         )
@@ -275,14 +329,21 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
         _check_keys(src, f"{where}.", c, CAPACITY_KEYS)
         opt = c.get("option")
         if opt is None:
-            raise InstanceError(src, f"{where}.option", "missing")
+            raise InstanceError(src, f"{where}.option", "missing: expected an option label")
         opt = str(opt)
+        if any(prev.option == opt for prev in capacities):
+            raise InstanceError(
+                src, f"{where}.option", f"a second capacity for option {opt!r}; expected one"
+            )
         if opt not in labels:
             raise InstanceError(
-                src, f"{where}.option",
+                src,
+                f"{where}.option",
                 f"unknown option {opt!r}; the table has options {list(labels)[:20]}",
             )
-        capacities.append(Capacity(opt, _number(src, f"{where}.limit", c.get("limit"), nonneg=True)))
+        capacities.append(
+            Capacity(opt, _number(src, f"{where}.limit", c.get("limit"), nonneg=True))
+        )
 
     reference = None
     if "reference" in m:
@@ -294,7 +355,9 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
         if not isinstance(proven, bool):
             raise InstanceError(src, "reference.proven", f"expected true or false, got {proven!r}")
         reference = Reference(
-            _number(src, "reference.objective", r.get("objective")), proven, str(r.get("source", ""))
+            _number(src, "reference.objective", r.get("objective")),
+            proven,
+            str(r.get("source", "")),
         )
     scenarios = _parse_scenarios(src, m.get("scenarios"), budgets, dists)
 
@@ -334,9 +397,15 @@ def manifest_dict(instance: Instance, table: str) -> dict[str, Any]:
     if instance.description:
         m["description"] = instance.description
     m.update(
-        table=table, unit=instance.columns.unit, option=instance.columns.option,
-        value=instance.columns.value, choose=instance.choose,
-        budgets=[{"name": b.name, "column": b.column or b.name, "limit": b.limit} for b in instance.budgets],
+        table=table,
+        unit=instance.columns.unit,
+        option=instance.columns.option,
+        value=instance.columns.value,
+        choose=instance.choose,
+        budgets=[
+            {"name": b.name, "column": b.column or b.name, "limit": b.limit}
+            for b in instance.budgets
+        ],
     )
     if instance.capacities:
         m["capacities"] = [{"option": c.option, "limit": c.limit} for c in instance.capacities]

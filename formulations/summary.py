@@ -18,10 +18,14 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
         lo = np.nanmin(c, axis=1)
         if inst.choose == "at-most-one":
             lo = np.minimum(lo, 0.0)
-        budgets.append({
-            "name": b.name, "limit": b.limit,
-            "min_use": float(lo.sum()), "max_use": float(np.nanmax(c, axis=1).sum()),
-        })
+        budgets.append(
+            {
+                "name": b.name,
+                "limit": b.limit,
+                "min_use": float(lo.sum()),
+                "max_use": float(np.nanmax(c, axis=1).sum()),
+            }
+        )
     best = np.max(dense.value, axis=1)
     if inst.choose == "at-most-one":
         best = np.maximum(best, 0.0)
@@ -37,9 +41,14 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
         "value_upper": float(best.sum()),
         "budgets": budgets,
         "capacities": [{"option": c.option, "limit": c.limit} for c in inst.capacities],
-        "scenarios": [{"probability": s.probability, "limits": dict(s.limits)} for s in inst.scenarios],
-        "reference": None if inst.reference is None else {
-            "objective": inst.reference.objective, "proven": inst.reference.proven,
+        "scenarios": [
+            {"probability": s.probability, "limits": dict(s.limits)} for s in inst.scenarios
+        ],
+        "reference": None
+        if inst.reference is None
+        else {
+            "objective": inst.reference.objective,
+            "proven": inst.reference.proven,
             "source": inst.reference.source,
         },
     }

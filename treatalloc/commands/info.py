@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"choose      {s['choose']}")
     print(f"value       total of per-unit maxima {s['value_upper']:.10g}")
     for b in s["budgets"]:
-        print(f"budget      {b['name']}: limit {b['limit']:.10g}; cheapest choice uses "
-              f"{b['min_use']:.10g}, most expensive {b['max_use']:.10g}")
+        print(
+            f"budget      {b['name']}: limit {b['limit']:.10g}; cheapest choice uses "
+            f"{b['min_use']:.10g}, most expensive {b['max_use']:.10g}"
+        )
     for c in s["capacities"]:
         print(f"capacity    {c['option']}: at most {c['limit']:g} units")
     if s["scenarios"]:
@@ -42,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"scenarios   {len(s['scenarios'])} (limits {lim.min():.6g}..{lim.max():.6g})")
     if s["reference"]:
         r = s["reference"]
-        print(f"reference   {r['objective']:.10g} ({'proven' if r['proven'] else 'not proven'}; {r['source']})")
+        proven = "proven" if r["proven"] else "not proven"
+        print(f"reference   {r['objective']:.10g} ({proven}; {r['source']})")
     return 0
