@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "unless the proof reaches 1e-9)")
     p.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
     p.add_argument("--out", default=None, metavar="FILE",
-                   help="write the allocation (.csv or .parquet), one row per unit")
+                   help="write the allocation (.csv or .parquet), one row per unit; with "
+                        "--backend dask a folder that the workers fill with Parquet parts")
     p.add_argument("--option", "-O", action="append", metavar="KEY=VALUE",
                    help="solver option, repeatable (e.g. -O threads=1, -O backend=dask)")
     p.add_argument("--backend", default=None, help="dual solver backend: numpy or dask")
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         options["scheduler"] = args.scheduler
     options.setdefault("progress", not args.quiet and not args.json and sys.stderr.isatty())
+    if args.solver == "dual" and options.get("backend") == "dask":
+        return run_dask(args, options)
     instance = load_instance(args.path)
     with stdout_to_stderr():
         result = solve(instance, args.solver, time_limit=args.time_limit, options=options)
@@ -73,4 +76,51 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE
     if result.status == "time_limit":
         return EXIT_OK if result.assignment is not None else EXIT_LIMIT
+    return EXIT_INTERNAL
+
+
+def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
+    """``--solver dual --backend dask``: the driver reads only the manifest; the workers read
+    their Parquet parts and, with ``--out DIR``, write the allocation as Parquet parts there."""
+    from engine.distributed.dask_dual import solve_dual_dask
+    from formulations.errors import UsageError
+    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
+    from treatalloc.console import fmt, stdout_to_stderr
+
+    if args.out:
+        if args.out.lower().endswith((".csv", ".gz", ".txt")):
+            raise UsageError(
+                f"--out {args.out!r}: with --backend dask the allocation is written by the "
+                "workers as a folder of Parquet parts; give a folder name"
+            )
+        options["out"] = args.out
+    with stdout_to_stderr():
+        result = solve_dual_dask(args.path, time_limit=args.time_limit, options=options)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        d = result.detail
+        print(f"instance   {d.get('name', args.path)}  ({d.get('units', '?')} units, "
+              f"{d.get('rows', '?')} options, {d.get('partitions', '?')} Parquet parts)")
+        print(f"solver     {result.solver}  ({d.get('workers', '?')} Dask workers)")
+        print(f"status     {result.status}")
+        print(f"objective  {fmt(result.objective)}")
+        print(f"bound      {fmt(result.bound)}")
+        print(f"gap        {fmt(result.gap, 3)}")
+        for name, used in result.usage.items():
+            print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
+        for name, lam in result.multipliers.items():
+            print(f"lambda     {name}: {lam:.10g}")
+        print(f"seconds    {result.seconds:.3f}")
+        if result.message:
+            print(f"message    {result.message}")
+        if args.out:
+            written = "out" in d
+            print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
+    if result.status in ("optimal", "feasible"):
+        return EXIT_OK
+    if result.status == "infeasible":
+        return EXIT_INFEASIBLE
+    if result.status == "time_limit":
+        return EXIT_OK if result.objective is not None else EXIT_LIMIT
     return EXIT_INTERNAL
