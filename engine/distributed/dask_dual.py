@@ -147,18 +147,23 @@ def task_between(handle: Any, spec: Spec, lo: float, hi: float) -> tuple[np.ndar
 
 @dataclass(frozen=True, eq=False)
 class FillPart:
-    """A partition's allocation state and its fill candidates (kept on the worker).
+    """A partition's allocation and its fill candidates, kept on the worker between rounds.
 
     ``cols`` (n,) dense column of every unit (the null option is the last column for
     at-most-one). The candidates are the moves (unit ``pu``, column ``pj``) that gain value and
-    fit the leftover budget on their own, in the in-memory order (engine/dual/improve.py); they
-    are filtered every round as there, and never regenerated.
+    fit the leftover budget on their own, in the in-memory order (engine/dual/improve.py), with
+    their value ``pv`` and cost ``pc``; ``cur_v``/``cur_c`` hold every unit's current value and
+    cost. The fill rounds need nothing else, so they never read the partition again.
     """
 
     cols: np.ndarray
+    cur_v: np.ndarray
+    cur_c: np.ndarray
     base: int
     pu: np.ndarray
     pj: np.ndarray
+    pv: np.ndarray
+    pc: np.ndarray
     value_sum: float
     spend: float
     lagrangian: float
@@ -184,8 +189,7 @@ def task_allocate(
     lagr = lagrangian_choice(p.value, p.cost[None], lam).lagrangian
     # candidates as engine/dual/improve.py lists them: by block of BLOCK_ROWS global units,
     # then column, then unit; slack0 is an upper estimate (round 1 filters with the exact one)
-    gunit = base + rows
-    block = gunit // BLOCK_ROWS
+    block = (base + rows) // BLOCK_ROWS
     pu_list, pj_list, key_list = [], [], []
     for j in range(p.value.shape[1]):
         ok = (p.value[:, j] > cur_v) & (p.cost[:, j] - cur_c <= slack0) & p.valid[:, j]
@@ -200,8 +204,10 @@ def task_allocate(
         pu, pj = pu[order], pj[order]
     else:
         pu = pj = np.zeros(0, np.int64)
+    small = np.int16 if p.value.shape[1] < 32000 else np.int64
     return FillPart(
-        cols=cols, base=base, pu=pu, pj=pj, value_sum=float(cur_v.sum()),
+        cols=cols.astype(small), cur_v=cur_v, cur_c=cur_c, base=base, pu=pu, pj=pj,
+        pv=p.value[pu, pj], pc=p.cost[pu, pj], value_sum=float(cur_v.sum()),
         spend=float(cur_c.sum()), lagrangian=float(lagr),
     )
 
@@ -223,19 +229,16 @@ class Candidates:
     extra: np.ndarray
 
 
-def _moves(p: Prepared, fp: FillPart, slack: float) -> tuple[np.ndarray, ...]:
+def _moves(fp: FillPart, slack: float) -> tuple[np.ndarray, ...]:
     """ok mask, gain and extra cost of every candidate against the current columns."""
-    cur = fp.cols[fp.pu]
-    gain = p.value[fp.pu, fp.pj] - p.value[fp.pu, cur]
-    extra = p.cost[fp.pu, fp.pj] - p.cost[fp.pu, cur]
+    gain = fp.pv - fp.cur_v[fp.pu]
+    extra = fp.pc - fp.cur_c[fp.pu]
     ok = (gain > 0) & (extra <= slack)
     return ok, gain, extra
 
 
-def task_candidates(handle: Any, fp: FillPart, spec: Spec, slack: float,
-                    weight: float) -> Candidates:
-    p = _prepare(handle, spec)
-    ok, gain, extra = _moves(p, fp, slack)
+def task_candidates(fp: FillPart, slack: float, weight: float) -> Candidates:
+    ok, gain, extra = _moves(fp, slack)
     idx = np.flatnonzero(ok)
     gain, extra = gain[idx], extra[idx]
     wextra = weight * extra
@@ -252,22 +255,27 @@ def task_candidates(handle: Any, fp: FillPart, spec: Spec, slack: float,
     )
 
 
-def task_apply(handle: Any, fp: FillPart, spec: Spec, slack: float,
-               rank: np.ndarray) -> FillPart:
+def task_apply(fp: FillPart, slack: float, rank: np.ndarray) -> FillPart:
     """Drop the candidates that failed this round's test, then make the chosen moves."""
-    p = _prepare(handle, spec)
-    ok, _, _ = _moves(p, fp, slack)
-    cols = fp.cols
+    ok, _, _ = _moves(fp, slack)
+    cols, cur_v, cur_c = fp.cols, fp.cur_v, fp.cur_c
     if rank.size:
-        cols = cols.copy()
-        cols[fp.pu[rank]] = fp.pj[rank]
-    return FillPart(cols, fp.base, fp.pu[ok], fp.pj[ok], fp.value_sum, fp.spend, fp.lagrangian)
+        cols, cur_v, cur_c = cols.copy(), cur_v.copy(), cur_c.copy()
+        u = fp.pu[rank]
+        cols[u] = fp.pj[rank]
+        cur_v[u] = fp.pv[rank]
+        cur_c[u] = fp.pc[rank]
+    return FillPart(cols, cur_v, cur_c, fp.base, fp.pu[ok], fp.pj[ok], fp.pv[ok], fp.pc[ok],
+                    fp.value_sum, fp.spend, fp.lagrangian)
 
 
 def task_assignment(handle: Any, fp: FillPart, spec: Spec) -> np.ndarray:
     """The partition's assignment (option index per unit, -1 = null)."""
-    p = _prepare(handle, spec)
-    return np.where(fp.cols == p.null_col, -1, fp.cols) if spec.at_most_one else fp.cols
+    cols = fp.cols.astype(np.int64)
+    if spec.at_most_one:
+        p = _prepare(handle, spec)
+        return np.where(cols == p.null_col, -1, cols)
+    return cols
 
 
 def task_write(handle: Any, fp: FillPart, path: str, spec: Spec) -> tuple[float, float]:
@@ -276,7 +284,7 @@ def task_write(handle: Any, fp: FillPart, path: str, spec: Spec) -> tuple[float,
     import pyarrow.parquet as pq
 
     p = _prepare(handle, spec)
-    cols = fp.cols
+    cols = fp.cols.astype(np.int64)
     chunk = p.chunk
     n = chunk.n_units
     rows = np.arange(n)
@@ -564,8 +572,7 @@ def solve_dual_dask(
                 stopped = True
                 break
             cands: list[Candidates] = client.gather(client.map(
-                task_candidates, handles, fparts, spec=spec, slack=slack, weight=weight,
-                pure=False,
+                task_candidates, fparts, slack=slack, weight=weight, pure=False,
             ))
             part_of = np.concatenate(
                 [np.full(c.gunit.size, i, dtype=np.int64) for i, c in enumerate(cands)]
@@ -585,9 +592,9 @@ def solve_dual_dask(
             k = max(1, int(np.argmin(fits)) if not fits.all() else fits.size)
             take = order[:k]
             fparts = [
-                client.submit(task_apply, h, fp, spec=spec, slack=slack,
-                              rank=rank[take[part_of[take] == i]], pure=False)
-                for i, (h, fp) in enumerate(zip(handles, fparts, strict=True))
+                client.submit(task_apply, fp, slack=slack, rank=rank[take[part_of[take] == i]],
+                              pure=False)
+                for i, fp in enumerate(fparts)
             ]
             slack = slack - float(ext[take].sum())
             spend += float(ext[take].sum())
