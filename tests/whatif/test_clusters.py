@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.whatif import scale_sweep, value_sweep, whatif
@@ -65,3 +66,38 @@ def test_cluster_scaling_and_bad_input():
         whatif_clusters(prob, sweep, cost_scale={"c3": 2.0})
     with pytest.raises(UsageError, match="solved exactly"):
         whatif_clusters(prob, sweep, solver="greedy")
+
+
+def test_cli_on_a_cluster_program_file(tmp_path, capfd):
+    from formulations.cluster_program import ClusterProgram, write_cluster_program
+    from formulations.instance import Budget, Scenario
+    from treatalloc.cli import main
+
+    prob = clusters(2)
+    lim = float(prob.base_limits[0])
+    program = ClusterProgram(
+        name="clusters", clusters=tuple(f"k{i}" for i in range(prob.n_groups)),
+        options=prob.option_labels, sizes=prob.sizes, value=prob.value, costs=prob.costs,
+        valid=prob.valid, budgets=(Budget("cash", lim, "cash"),),
+        scenarios=(Scenario(0.5, {"cash": 0.8 * lim}), Scenario(0.5, {"cash": 1.2 * lim})),
+    )
+    write_cluster_program(program, tmp_path / "prog")
+    out = tmp_path / "out"
+    code = main(["whatif", str(tmp_path / "prog"), "--budgets", "0.5:1.5:5", "--out-dir", str(out),
+                 "--value-scale", "c1=1.1"])
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    t = pd.read_csv(out / "whatif.csv")
+    assert len(t) == 5 and (t["status"] == "optimal").all()
+    assert np.all(np.diff(t["value"]) >= -1e-9)
+    assert "whatif-table" in (out / "whatif.html").read_text()
+    # bad input on a cluster program: nothing written
+    bad = tmp_path / "bad"
+    assert main(["whatif", str(tmp_path / "prog"), "--budgets", "0.5:1.5:5", "--out-dir",
+                 str(bad), "--cost-scale", "nope=2"]) == 2
+    assert not bad.exists()
+    assert main(["whatif", str(tmp_path / "prog"), "--scenarios", "--csv",
+                 str(tmp_path / "s.csv")]) == 0
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert list(s["probability"]) == [0.5, 0.5]
+    assert list(s["limit_cash"]) == pytest.approx([0.8 * lim, 1.2 * lim])

@@ -72,10 +72,19 @@ def load_clusters(path: str) -> tuple[Any, tuple[Any, ...]]:
             f"{path}: a cluster program (kind = 'clusters') needs formulations.cluster_program, "
             "which this installation lacks"
         ) from None
-    loaded = cluster_program.load_cluster_program(path)
-    problem = getattr(loaded, "problem", loaded)
-    scenarios = tuple(getattr(loaded, "scenarios", ()) or ())
-    return problem, scenarios
+    program = cluster_program.load_cluster_program(path)
+    return program.problem(), tuple(program.scenarios)
+
+
+def manifest_path(path: str) -> Path:
+    """The manifest a PATH names: the file itself, or a folder's instance.toml / clusters.toml."""
+    p = Path(path)
+    if p.is_dir():
+        for name in ("instance.toml", "clusters.toml"):
+            if (p / name).exists():
+                return p / name
+        return p / "instance.toml"  # the loader reports it missing
+    return p
 
 
 def make_sweep(problem: Any, scenarios: Any, fractions: Any, budget: Any) -> Any:
@@ -114,11 +123,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--time-limit: expected a positive number of seconds, got {args.time_limit}"
         )
-    if read_manifest(args.path).get("kind", "mckp") == "clusters":
+    manifest = manifest_path(args.path)
+    if read_manifest(manifest).get("kind", "mckp") == "clusters":
         from engine.whatif_clusters import cluster_solver, scaled_problem, whatif_clusters
 
         cluster_solver(args.solver)
-        problem, scenarios = load_clusters(args.path)
+        problem, scenarios = load_clusters(str(manifest))
         scaled_problem(problem, cost_scale, value_scale)  # validates the option names early
         sweep = make_sweep(problem, scenarios, fractions, budget)
         with stdout_to_stderr():
@@ -126,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                                 cost_scale=cost_scale, value_scale=value_scale,
                                 scenarios=scenarios)
     else:
-        instance = load_instance(args.path)
+        instance = load_instance(manifest)
         scaled_instance(instance, cost_scale, value_scale)  # validates the option names early
         sweep = make_sweep(instance, instance.scenarios, fractions, budget)
         with stdout_to_stderr():
