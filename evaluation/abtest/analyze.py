@@ -63,9 +63,6 @@ def analyze(
     xx = as_covariates(x, n)
     if xx.shape[1] and (const := np.flatnonzero(np.ptp(xx, axis=0) == 0)).size:
         raise UsageError(f"covariates: column {int(const[0])} is constant; drop it")
-    if any(m in NEEDS_COVARIATES for m in chosen) and xx.shape[1] == 0 and prediction is None:
-        raise UsageError(f"methods {', '.join(m for m in chosen if m in NEEDS_COVARIATES)} "
-                         "need covariates")
     if denominator is None:
         check_varies(yy)
         metric = yy
@@ -81,6 +78,9 @@ def analyze(
         dim = ratio_delta(yy, den, tt, alpha=alpha)
         dim_metric = diff_in_means(metric, tt, alpha=alpha)
 
+    if any(m in NEEDS_COVARIATES for m in chosen) and xx.shape[1] == 0 and prediction is None:
+        raise UsageError(f"methods {', '.join(m for m in chosen if m in NEEDS_COVARIATES)} "
+                         "need covariates")
     pred = prediction
     if pred is None and any(m in NEEDS_PREDICTION for m in chosen):
         pred = crossfit_predict(xx, metric, predictor=predictor, folds=folds, seed=seed)

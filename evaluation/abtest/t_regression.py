@@ -158,6 +158,7 @@ def fit_t_regression(y: np.ndarray, design: np.ndarray, *, nu: float | None = No
                 converged = True
                 break
     coef, sigma2, nu_k = _unpack(theta)
+    nu_k = nu_k if free_nu else nu0
     sigma2 = max(sigma2, 1e-300)
     resid = yy - x @ coef
     w = (nu_k + 1) / (nu_k + resid**2 / sigma2)
