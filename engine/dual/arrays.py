@@ -1,0 +1,90 @@
+"""The dense arrays the dual engine works on: values, one cost row per dual row, their limits.
+
+Budgets and capacities are both *dual rows*: a capacity "at most L units get option o" is a
+row whose cost is 1 in the cells of option o. For ``at-most-one`` the implicit null option is an
+extra last column (value 0, cost 0). For the common case (exactly-one, rectangular, no
+capacities) every array is a view of the instance's own storage: nothing is copied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formulations.instance import Instance
+
+
+@dataclass(frozen=True, eq=False)
+class DualArrays:
+    """value (n, M'), costs (R, n, M') with R = budgets + capacities, limits (R,)."""
+
+    value: np.ndarray
+    costs: np.ndarray
+    valid: np.ndarray | None
+    """(n, M') usable cells, or None when every cell is usable"""
+    limits: np.ndarray
+    row_names: tuple[str, ...]
+    n_budgets: int
+    null_column: int | None
+    """the column of the implicit null option (at-most-one), else None"""
+
+    @property
+    def n_units(self) -> int:
+        return int(self.value.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.costs.shape[0])
+
+    def assignment(self, cols: np.ndarray) -> np.ndarray:
+        """Instance assignment (-1 for the null option) from dense columns."""
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.null_column is None:
+            return cols
+        return np.where(cols == self.null_column, -1, cols)
+
+    def columns(self, assignment: np.ndarray) -> np.ndarray:
+        """Dense columns from an instance assignment."""
+        a = np.asarray(assignment, dtype=np.int64)
+        if self.null_column is None:
+            return a
+        return np.where(a < 0, self.null_column, a)
+
+    def usage(self, cols: np.ndarray) -> np.ndarray:
+        """(R,) consumption of every dual row by the allocation ``cols``."""
+        rows = np.arange(self.n_units)
+        return self.costs[:, rows, cols].sum(axis=1)
+
+    def objective(self, cols: np.ndarray) -> float:
+        return float(self.value[np.arange(self.n_units), cols].sum())
+
+
+def dual_arrays(instance: Instance) -> DualArrays:
+    """Dense arrays of ``instance`` with capacities as extra cost rows."""
+    dense = instance.dense()
+    value, costs, valid = dense.value, dense.costs, dense.valid
+    all_valid = bool(instance.is_rectangular())
+    caps = instance.capacity_codes()
+    names = list(instance.budget_names)
+    limits = [float(b.limit) for b in instance.budgets]
+    if caps:
+        codes = np.full(value.shape, -1, dtype=np.int64)
+        codes[instance.unit_of_row, instance.local_index] = instance.option_codes
+        extra = np.stack([(codes == code).astype(np.float64) for code, _ in caps])
+        costs = np.concatenate([costs, extra], axis=0)
+        for code, lim in caps:
+            names.append(f"capacity:{instance.option_labels[code]}")
+            limits.append(float(np.floor(lim + 1e-9)))
+    null_column = None
+    if instance.choose == "at-most-one":
+        n = instance.n_units
+        null_column = value.shape[1]
+        value = np.concatenate([value, np.zeros((n, 1))], axis=1)
+        costs = np.concatenate([costs, np.zeros((costs.shape[0], n, 1))], axis=2)
+        valid = np.concatenate([valid, np.ones((n, 1), dtype=bool)], axis=1)
+    return DualArrays(
+        value=value, costs=costs, valid=None if all_valid else valid,
+        limits=np.asarray(limits, dtype=np.float64), row_names=tuple(names),
+        n_budgets=instance.n_budgets, null_column=null_column,
+    )

@@ -1,0 +1,136 @@
+"""The ``dual`` solver: Lagrangian dual decomposition with a certificate (bound and gap).
+
+One budget: the exact LP through the hulls (engine/dual/one_budget.py). Several budgets or
+capacities: a level bundle method on the dual (engine/dual/multi_budget.py). Either way the
+allocation returned is feasible (repaired, then filled) and ``bound`` is a Lagrangian bound,
+valid for any multiplier; ``status`` is ``optimal`` only where that bound proves it
+(engine.result.is_proven_optimal), else ``feasible``.
+
+Options: ``progress`` (bool), ``max_iter`` (bundle evaluations, default 200), ``tol`` (stop at
+this relative gap, default 1e-6), ``selection`` ("bracket" default, or "sort"), ``backend``
+("numpy" default, or "dask": delegated to engine.distributed.dask_dual).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engine.backend import Capabilities
+from engine.dual.arrays import DualArrays, dual_arrays
+from engine.dual.improve import repair as repair_rows
+from engine.dual.improve import row_slack
+from engine.dual.multi_budget import solve_multi
+from engine.dual.one_budget import solve_one_budget
+from engine.dual.polish import core_polish
+from engine.finalize import build_result
+from engine.progress import progress
+from engine.repair import repair
+from engine.result import SolveResult
+from formulations.errors import UsageError
+from formulations.instance import Instance
+
+BACKENDS = ("numpy", "dask")
+
+
+def infeasible_by_row(arr: DualArrays) -> str | None:
+    """A message when some row cannot hold even with every unit at its cheapest cell there."""
+    from formulations.assignment import slack_tolerance
+
+    tol = slack_tolerance(arr.limits)
+    for k in range(arr.n_rows):
+        c = arr.costs[k] if arr.valid is None else np.where(arr.valid, arr.costs[k], np.inf)
+        least = float(c.min(axis=1).sum())
+        if least > arr.limits[k] + tol[k]:
+            return (f"{arr.row_names[k]}: even the cheapest option of every unit uses "
+                    f"{least:.10g} > limit {arr.limits[k]:.10g}")
+    return None
+
+
+def solve_dual_numpy(
+    instance: Instance, *, time_limit: float | None, options: Mapping[str, Any], solver: str
+) -> SolveResult:
+    """The in-memory dual solve behind ``DualBackend`` (also the first stage of dual-exact)."""
+    arr = dual_arrays(instance)
+    names = arr.row_names
+    if arr.n_rows == 0:
+        cols = np.argmax(arr.value, axis=1)
+        obj = arr.objective(cols)
+        return build_result(instance, solver=solver, assignment=arr.assignment(cols), bound=obj)
+    why = infeasible_by_row(arr)
+    if why is not None:
+        return build_result(instance, solver=solver, assignment=None, bound=None,
+                            status="infeasible", message=why)
+    selection = str(options.get("selection", "bracket"))
+    if arr.n_rows == 1:
+        s = solve_one_budget(arr, method=selection)
+        if not s.feasible or s.cols is None:
+            return build_result(instance, solver=solver, assignment=None, bound=None,
+                                status="infeasible", message="cheapest options break the budget")
+        return build_result(
+            instance, solver=solver, assignment=arr.assignment(s.cols), bound=s.bound,
+            multipliers={names[0]: s.lam},
+            detail={"method": "hull+selection", "timings": s.timings, **s.info},
+        )
+
+    def repair_fn(cols: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        fixed = repair_rows(arr, cols, weights=lam)
+        if np.all(row_slack(arr, fixed) >= 0):
+            return fixed
+        # the project's general repair as a fallback (other move rule, capacities first)
+        weights = lam[: instance.n_budgets] if instance.n_budgets else None
+        return arr.columns(repair(instance, arr.assignment(cols), multipliers=weights))
+
+    max_iter = int(options.get("max_iter", 200))
+    tol = float(options.get("tol", 1e-6))
+    with progress("dual (level bundle)", total=max_iter,
+                  enabled=bool(options.get("progress", False))) as bar:
+
+        def tick(it: int, f: float, obj: float | None) -> None:
+            bar.describe(f"dual: bound {f:.6g}" + ("" if obj is None else f", best {obj:.6g}"))
+            bar.advance(1)
+
+        m = solve_multi(arr, repair_fn=repair_fn, time_limit=time_limit, max_iter=max_iter,
+                        tol=tol, on_iteration=tick,
+                        fill_rounds=0 if options.get("polish", True) else 10)
+    mult = {nm: float(v) for nm, v in zip(names, m.lam, strict=True)}
+    detail: dict[str, Any] = {
+        "method": "level-bundle", "iterations": m.iterations, "timings": m.timings, **m.info,
+    }
+    cols = m.cols
+    if cols is not None and m.objective is not None and options.get("polish", True):
+        gap = (m.bound - m.objective) / max(1.0, abs(m.bound))
+        left = None if time_limit is None else time_limit - m.timings.get("total", 0.0)
+        if gap > tol and (left is None or left > 0.5):
+            cols, info = core_polish(
+                arr, m.lam, cols, core_size=int(options.get("core_size", 20_000)),
+                time_limit=10.0 if left is None else min(10.0, 0.8 * left),
+            )
+            detail.update(info)
+    if not m.feasible or cols is None:
+        return build_result(instance, solver=solver, assignment=None, bound=m.bound,
+                            status="error", multipliers=mult, detail=detail,
+                            message="repair found no allocation that respects every budget")
+    return build_result(instance, solver=solver, assignment=arr.assignment(cols),
+                        bound=m.bound, multipliers=mult, detail=detail)
+
+
+class DualBackend:
+    """Lagrangian dual decomposition; ``optimal`` only where its own gap proves it."""
+
+    name: ClassVar[str] = "dual"
+    capabilities: ClassVar[Capabilities] = Capabilities(exact=False)
+
+    def solve(
+        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+    ) -> SolveResult:
+        backend = str(options.get("backend", "numpy"))
+        if backend not in BACKENDS:
+            raise UsageError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+        if backend == "dask":
+            from engine.distributed.dask_dual import solve_dual_dask
+
+            return solve_dual_dask(instance, time_limit=time_limit, options=options)
+        return solve_dual_numpy(instance, time_limit=time_limit, options=options, solver=self.name)

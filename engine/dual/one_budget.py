@@ -1,0 +1,98 @@
+"""One budget: the exact LP through the hulls, its multiplier, an integer allocation, a fill.
+
+1. Upper hull of every unit (engine/dual/kernels.py).
+2. Start every unit at its hull start; take increments in decreasing efficiency until the budget
+   runs out (weighted selection, engine/dual/select.py). The crossing increment's efficiency is
+   lam*; the LP value is the value taken plus the fraction of the crossing increment.
+3. Integer allocation: every taken increment, the fractional one dropped (feasible, within one
+   increment's value of the LP).
+4. Fill the leftover budget with any move that fits (engine/dual/improve.py).
+5. The certificate: the Lagrangian bound ``lam* B + sum_i max_j (v_ij - lam* c_ij)``, computed
+   directly from the data (valid for any lam >= 0 by weak duality); it equals the LP value.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.dual.arrays import DualArrays
+from engine.dual.improve import fill
+from engine.dual.kernels import Hulls, lagrangian_choice, sorted_choice_at, upper_hulls
+from engine.dual.select import Critical, select_critical
+from formulations.assignment import slack_tolerance
+
+
+@dataclass(frozen=True, eq=False)
+class OneBudgetSolution:
+    """The result of :func:`solve_one_budget` in dense columns (not yet a SolveResult)."""
+
+    feasible: bool
+    cols: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    lam: float
+    lp_value: float | None
+    timings: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def lp_columns(hulls: Hulls, crit: Critical) -> np.ndarray:
+    """Integer columns at the critical point: every taken increment, the fractional one not."""
+    col = sorted_choice_at(hulls, crit.above)
+    if crit.taken.size:
+        width = hulls.efficiency.shape[1]
+        unit, step = np.divmod(crit.taken, width)
+        np.maximum.at(col, unit, step + 1)
+    return hulls.option_of(col)
+
+
+def solve_one_budget(
+    arr: DualArrays,
+    *,
+    method: str = "bracket",
+    improve: bool = True,
+    hulls: Hulls | None = None,
+) -> OneBudgetSolution:
+    """Solve the LP of a one-row instance exactly and round it (see the module docstring)."""
+    if arr.n_rows != 1:
+        raise ValueError(f"solve_one_budget: expected one dual row, got {arr.n_rows}")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    value, cost = arr.value, arr.costs[0]
+    if hulls is None:
+        hulls = upper_hulls(value, cost, arr.valid)
+    timings["hull"] = time.perf_counter() - t
+    limit = float(arr.limits[0])
+    base_cost = float(hulls.start_cost.sum())
+    base_value = float(hulls.start_value.sum())
+    tol = float(slack_tolerance(arr.limits)[0])
+    if base_cost > limit + 0.5 * tol:
+        # the cheapest option of every unit already breaks the budget
+        return OneBudgetSolution(False, None, None, None, 0.0, None, timings,
+                                 {"cheapest_spend": base_cost})
+    t = time.perf_counter()
+    crit = select_critical(hulls.efficiency, hulls.d_cost, hulls.d_value,
+                           max(limit - base_cost, 0.0), method=method)
+    timings["select"] = time.perf_counter() - t
+    lp_value = base_value + crit.value_taken
+    t = time.perf_counter()
+    cols = lp_columns(hulls, crit)
+    timings["round"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if improve:
+        cols = fill(arr, cols, weights=np.array([max(crit.lam, 1e-12)]))
+    timings["fill"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ch = lagrangian_choice(value, arr.costs, crit.lam)
+    bound = crit.lam * limit + ch.lagrangian
+    timings["bound"] = time.perf_counter() - t
+    objective = arr.objective(cols)
+    info = {
+        "lp_value": lp_value, "lambda": crit.lam, "bracket_size": crit.bracket_size,
+        "selection_passes": crit.passes, "selection": method,
+    }
+    return OneBudgetSolution(True, cols, objective, bound, crit.lam, lp_value, timings, info)
