@@ -93,7 +93,7 @@ def solve_dual_numpy(
             bar.advance(1)
 
         m = solve_multi(arr, repair_fn=repair_fn, time_limit=time_limit, max_iter=max_iter,
-                        tol=tol, on_iteration=tick,
+                        tol=tol, on_iteration=tick, lam0=options.get("lam0"),
                         fill_rounds=0 if options.get("polish", True) else 10)
     mult = {nm: float(v) for nm, v in zip(names, m.lam, strict=True)}
     detail: dict[str, Any] = {
