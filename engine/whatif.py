@@ -474,13 +474,13 @@ def whatif(
     start = time.perf_counter()
     frontier = lp_frontier(inst)
     results = solve_points(inst, sweep, solver=solver, time_limit=time_limit, options=options)
-    seconds = time.perf_counter() - start
     if len(results) != sweep.n_points:
         raise RuntimeError(f"sweep returned {len(results)} results for {sweep.n_points} points")
     notes: list[str] = []
     if frontier is None and inst.n_budgets == 1 and not inst.capacities:
         notes.append("LP frontier unavailable (engine.dual.sweep not installed)")
     lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
+    seconds = time.perf_counter() - start
     if frontier is None and inst.n_rows > LP_MAX_ROWS:
         notes.append(f"lp_value not computed: more than {LP_MAX_ROWS:,} rows for a HiGHS LP")
     return WhatIf(
