@@ -528,7 +528,18 @@ def solve_dual_dask(
         detail.update(partitions=len(raw), persisted=persist, rows=n_rows,
                       workers=len(client.scheduler_info().get("workers", {})))
 
+        timings: dict[str, float] = {}
+        t_phase = start
+
+        def lap(name: str) -> None:
+            nonlocal t_phase
+            now = time.perf_counter()
+            timings[name] = round(now - t_phase, 3)
+            t_phase = now
+
+        lap("setup")
         mult = find_multiplier(client, handles, spec, budget, bar)
+        lap("multiplier")
         lam = mult.lam
         detail.update(
             units=int(sum(mult.n_units)), histogram_rounds=mult.histogram_rounds,
@@ -560,6 +571,7 @@ def solve_dual_dask(
         bound = lam * budget + math.fsum(x[2] for x in sums)
         detail.update(lp_bound=bound, value_at_lambda=value,
                       fill_candidates=int(sum(x[3] for x in sums)))
+        lap("allocate")
 
         # engine/dual/improve.py fill, distributed: same weights, slack, order and cut
         bar.describe("dask dual: fill")
@@ -601,6 +613,7 @@ def solve_dual_dask(
             value += float(gain[take].sum())
             moves += int(take.size)
         detail.update(fill_rounds=rounds, fill_moves=moves)
+        lap("fill")
         if stopped:
             detail["stopped"] = "time limit during the fill"
         bar.advance()
@@ -615,6 +628,8 @@ def solve_dual_dask(
             bar.describe("dask dual: write allocation")
             value, spend = _write_out(client, handles, fparts, spec, opts.out)
             detail["out"] = str(opts.out)
+        lap("output")
+        detail["timings"] = timings
         bar.advance()
 
     multipliers = {bname: lam}

@@ -223,7 +223,8 @@ def chunk_from_arrays(
     c_sorted = codes if order is None else codes[order]
     # duplicates: the same option twice for a unit
     key = unit_codes.astype(np.int64) * max(1, len(labels)) + c_sorted
-    if np.unique(key).size != n_rows:
+    # (np.unique hashes integers in numpy 2.x and is pathologically slow on sorted keys)
+    if not bool(np.all(key[1:] > key[:-1])) and bool(np.any(np.diff(np.sort(key)) == 0)):
         dup = pd.Series(key).duplicated().to_numpy()
         i = int(np.flatnonzero(dup)[0])
         raise InstanceError(
