@@ -144,7 +144,7 @@ def _numeric_column(df: pd.DataFrame, col: str, table_path: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         i = int(bad[0])
-        found = "an empty cell or NaN" if np.isnan(arr[i]) else f"{arr[i]!r}"
+        found = "an empty cell or NaN" if np.isnan(arr[i]) else repr(float(arr[i]))
         raise InstanceError(
             table_path,
             f"{_row_label(table_path, df, i)}, column {col!r}",
