@@ -21,11 +21,17 @@ def row_slack(arr: DualArrays, cols: np.ndarray) -> np.ndarray:
 
 
 def _candidates(
-    arr: DualArrays, cols: np.ndarray, slack: np.ndarray
+    arr: DualArrays, cols: np.ndarray, slack: np.ndarray, lam: np.ndarray | None = None,
+    stats: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(unit, column) of every move that gains value and fits every row on its own."""
+    """(unit, column) of every move that gains value and fits every row on its own.
+
+    With ``lam`` and ``stats``, the same pass also sums ``max_j (v_ij - lam . c_ij)`` over units
+    into ``stats["lagrangian"]`` (the dual function without lam . limits), saving a data pass.
+    """
     n, m = arr.value.shape
     units, opts = [], []
+    lagr = 0.0
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         rows = np.arange(b - a)
@@ -33,6 +39,11 @@ def _candidates(
         v = arr.value[a:b]
         cur_v = v[rows, c]
         cur_c = arr.costs[:, a:b][:, rows, c]
+        if lam is not None:
+            s = v - np.tensordot(lam, arr.costs[:, a:b], axes=1)
+            if arr.valid is not None:
+                s = np.where(arr.valid[a:b], s, -np.inf)
+            lagr += float(s.max(axis=1).sum())
         for j in range(m):
             ok = v[:, j] > cur_v
             for k in range(arr.n_rows):
@@ -43,6 +54,8 @@ def _candidates(
             if r.size:
                 units.append(r + a)
                 opts.append(np.full(r.size, j, dtype=np.int64))
+    if stats is not None and lam is not None:
+        stats["lagrangian"] = lagr
     if not units:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(units), np.concatenate(opts)
@@ -54,11 +67,14 @@ def fill(
     *,
     weights: np.ndarray | None = None,
     max_rounds: int = 100,
+    bound_lam: np.ndarray | None = None,
+    stats: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Upgrade units while budget is left, best value gain per weighted extra cost first.
 
     ``cols`` must be feasible; the result is feasible (with half the tolerance to spare) and
-    never worth less. ``weights`` (R,) default to 1 / limit.
+    never worth less. ``weights`` (R,) default to 1 / limit. With ``bound_lam`` and ``stats``
+    the candidate pass also evaluates the dual function there (see ``_candidates``).
     """
     cols = np.array(cols, dtype=np.int64)
     slack = row_slack(arr, cols)
@@ -67,7 +83,7 @@ def fill(
     if weights is None or not np.any(np.asarray(weights) > 0):
         weights = 1.0 / np.maximum(np.abs(arr.limits), 1e-12)
     w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
-    units, opts = _candidates(arr, cols, slack)
+    units, opts = _candidates(arr, cols, slack, bound_lam, stats)
     for _ in range(max_rounds):
         if units.size == 0:
             break

@@ -43,12 +43,13 @@ class Hulls:
     order:
         (n, M) int64 or None.
     start:
-        (n,) sorted column of hull point 0 (the cheapest option, the most valuable among equally
-        cheap ones); -1 for a unit without usable options.
+        (n,) int16 sorted column of hull point 0 (the cheapest option, the most valuable among
+        equally cheap ones); -1 for a unit without usable options.
     d_value, d_cost:
-        (n, M-1) float64: entry [i, j-1] is the increment of unit i that *ends* at sorted
-        column j (from the previous hull point), 0 where column j is not a hull point after
-        the start. d_value > 0 and d_cost > 0 on every real increment.
+        (n, M-1) float64 (d_value None when built with ``keep_value=False``): entry [i, j-1]
+        is the increment of unit i that *ends* at sorted column j (from the previous hull
+        point), 0 where column j is not a hull point after the start. d_value > 0 and
+        d_cost > 0 on every real increment.
     efficiency:
         (n, M-1) d_value / d_cost on real increments, ``PAD_EFFICIENCY`` (-inf) elsewhere;
         along each row the real entries are strictly decreasing.
@@ -58,7 +59,7 @@ class Hulls:
 
     order: np.ndarray | None
     start: np.ndarray
-    d_value: np.ndarray
+    d_value: np.ndarray | None
     d_cost: np.ndarray
     efficiency: np.ndarray
     start_value: np.ndarray
@@ -98,7 +99,8 @@ BLOCK_ROWS = 16384
 
 
 def upper_hulls(
-    value: np.ndarray, cost: np.ndarray, valid: np.ndarray | None = None
+    value: np.ndarray, cost: np.ndarray, valid: np.ndarray | None = None, *,
+    keep_value: bool = True,
 ) -> Hulls:
     """Upper convex hull of (cost, value) for every unit (row) of a chunk.
 
@@ -110,6 +112,9 @@ def upper_hulls(
         (n, M) float64, one budget's consumption.
     valid:
         optional (n, M) bool; default ``isfinite(value)``.
+    keep_value:
+        False drops ``d_value`` from the result (None) to save n(M-1) floats; callers then
+        use ``efficiency * d_cost``.
 
     Returns
     -------
@@ -126,18 +131,19 @@ def upper_hulls(
     cost = np.asarray(cost, dtype=np.float64)
     n, m = value.shape
     w = max(m - 1, 0)
-    d_value = np.empty((n, w))
+    d_value = np.empty((n, w)) if keep_value else np.empty((0, w))
     d_cost = np.empty((n, w))
     efficiency = np.empty((n, w))
-    start = np.empty(n, dtype=np.int64)
+    start = np.empty(n, dtype=np.int16)
     start_value = np.empty(n)
     start_cost = np.empty(n)
     orders: list[tuple[int, int, np.ndarray]] = []
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
+        dv_out = d_value[a:b] if keep_value else np.empty((b - a, w))
         o = _hull_block(
             value[a:b], cost[a:b], None if valid is None else valid[a:b],
-            d_value[a:b], d_cost[a:b], efficiency[a:b], start[a:b], start_value[a:b],
+            dv_out, d_cost[a:b], efficiency[a:b], start[a:b], start_value[a:b],
             start_cost[a:b],
         )
         if o is not None:
@@ -148,7 +154,8 @@ def upper_hulls(
         for a, b, o in orders:
             order[a:b] = o
     return Hulls(
-        order=order, start=start, d_value=d_value, d_cost=d_cost, efficiency=efficiency,
+        order=order, start=start, d_value=d_value if keep_value else None, d_cost=d_cost,
+        efficiency=efficiency,
         start_value=start_value, start_cost=start_cost,
     )
 
@@ -231,10 +238,17 @@ def sorted_choice_at(hulls: Hulls, lam: float) -> np.ndarray:
     """(n,) sorted column chosen at multiplier ``lam``: the last hull point whose increment has
     efficiency > lam (the start if none)."""
     eff = hulls.efficiency
-    col = hulls.start.copy()
+    col = hulls.start.astype(np.int64)
     for j in range(1, eff.shape[1] + 1):
         np.copyto(col, j, where=eff[:, j - 1] > lam)
     return col
+
+
+def d_value_of(hulls: Hulls) -> np.ndarray:
+    if hulls.d_value is not None:
+        return hulls.d_value
+    with np.errstate(invalid="ignore"):  # padding: -inf * 0
+        return np.where(hulls.d_cost > 0, hulls.efficiency * hulls.d_cost, 0.0)
 
 
 @dataclass(frozen=True)
@@ -261,7 +275,8 @@ def increments_above(hulls: Hulls, thresholds: np.ndarray) -> IncrementSums:
     b = np.searchsorted(t, e, side="left")
     nb = t.size + 1
     wc = np.bincount(b, weights=hulls.d_cost.reshape(-1)[real], minlength=nb)
-    wv = np.bincount(b, weights=hulls.d_value.reshape(-1)[real], minlength=nb)
+    dv = d_value_of(hulls).reshape(-1)
+    wv = np.bincount(b, weights=dv[real], minlength=nb)
     cnt = np.bincount(b, minlength=nb)
 
     def above(w: np.ndarray) -> np.ndarray:
@@ -291,7 +306,8 @@ def increments_between(hulls: Hulls, lo: float, hi: float) -> Increments:
     unit, step = np.nonzero(mask)
     return Increments(
         efficiency=eff[unit, step], d_cost=hulls.d_cost[unit, step],
-        d_value=hulls.d_value[unit, step], unit=unit.astype(np.int64), step=step.astype(np.int64),
+        d_value=d_value_of(hulls)[unit, step], unit=unit.astype(np.int64),
+        step=step.astype(np.int64),
     )
 
 

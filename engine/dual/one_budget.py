@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +65,7 @@ def solve_one_budget(
     t = time.perf_counter()
     value, cost = arr.value, arr.costs[0]
     if hulls is None:
-        hulls = upper_hulls(value, cost, arr.valid)
+        hulls = upper_hulls(value, cost, arr.valid, keep_value=False)
     timings["hull"] = time.perf_counter() - t
     limit = float(arr.limits[0])
     base_cost = float(hulls.start_cost.sum())
@@ -81,15 +82,22 @@ def solve_one_budget(
     lp_value = base_value + crit.value_taken
     t = time.perf_counter()
     cols = lp_columns(hulls, crit)
+    # the hulls are the largest arrays: let them go before the fill and the evaluation
+    del hulls
+    crit = dataclasses.replace(crit, taken=crit.taken[:0])
     timings["round"] = time.perf_counter() - t
     t = time.perf_counter()
+    lam_v = np.array([crit.lam])
+    stats: dict[str, float] = {}
     if improve:
-        cols = fill(arr, cols, weights=np.array([max(crit.lam, 1e-12)]))
-    timings["fill"] = time.perf_counter() - t
-    t = time.perf_counter()
-    ch = lagrangian_choice(value, arr.costs, crit.lam)
-    bound = crit.lam * limit + ch.lagrangian
-    timings["bound"] = time.perf_counter() - t
+        cols = fill(arr, cols, weights=np.array([max(crit.lam, 1e-12)]), bound_lam=lam_v,
+                    stats=stats)
+    timings["fill+bound"] = time.perf_counter() - t
+    if "lagrangian" not in stats:
+        t = time.perf_counter()
+        stats["lagrangian"] = lagrangian_choice(value, arr.costs, crit.lam).lagrangian
+        timings["bound"] = time.perf_counter() - t
+    bound = crit.lam * limit + stats["lagrangian"]
     objective = arr.objective(cols)
     info = {
         "lp_value": lp_value, "lambda": crit.lam, "bracket_size": crit.bracket_size,

@@ -14,6 +14,7 @@ needs the whole order anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Critical:
 def select_critical(
     efficiency: np.ndarray,
     d_cost: np.ndarray,
-    d_value: np.ndarray,
+    d_value: np.ndarray | None,
     budget: float,
     *,
     method: str = "bracket",
@@ -54,11 +55,12 @@ def select_critical(
 ) -> Critical:
     """Find the critical increment for residual budget ``budget`` (>= 0).
 
-    Parameters are flat arrays of equal length (padding: efficiency -inf, costs 0).
+    Parameters are arrays of equal size (padding: efficiency -inf, costs 0); ``d_value`` None
+    means efficiency * d_cost.
     """
     eff = efficiency.reshape(-1)
     w = d_cost.reshape(-1)
-    dv = d_value.reshape(-1)
+    dv = _Product(eff, w) if d_value is None else d_value.reshape(-1)
     total = float(w.sum())
     if total <= budget:
         return Critical(0.0, -np.inf, np.zeros(0, np.int64), -1, 0.0, total, float(dv.sum()),
@@ -95,8 +97,26 @@ def select_critical(
         return _finish(eff, w, dv, budget, mid, hi, w_hi, v_hi, passes)
 
 
+class _Product:
+    """d_value as efficiency * d_cost, computed on demand for the elements asked for."""
+
+    def __init__(self, eff: np.ndarray, w: np.ndarray) -> None:
+        self.eff, self.w = eff, w
+
+    def __getitem__(self, idx: Any) -> np.ndarray:
+        e, c = self.eff[idx], self.w[idx]
+        with np.errstate(invalid="ignore"):  # padding: -inf * 0
+            return np.where(c > 0, e * c, 0.0)
+
+    def sum(self) -> float:
+        total = 0.0
+        for a in range(0, self.eff.size, CHUNK):
+            total += float(self[slice(a, a + CHUNK)].sum())
+        return total
+
+
 def _pass(
-    eff: np.ndarray, w: np.ndarray, dv: np.ndarray, lo: float, hi: float
+    eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
 ) -> tuple[float, float, np.ndarray]:
     """Sum cost and value above ``hi``; flat indices with lo < eff <= hi."""
     w_hi = 0.0
@@ -116,7 +136,7 @@ def _pass(
 
 
 def _finish(
-    eff: np.ndarray, w: np.ndarray, dv: np.ndarray, budget: float, mid: np.ndarray,
+    eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, budget: float, mid: np.ndarray,
     above: float, w_hi: float, v_hi: float, passes: int,
 ) -> Critical:
     """Sort the bracket and cut it where the cumulative cost crosses ``budget``."""

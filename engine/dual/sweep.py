@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.dual.arrays import DualArrays, dual_arrays
 from engine.dual.improve import fill as fill_any
-from engine.dual.kernels import Hulls, upper_hulls
+from engine.dual.kernels import Hulls, d_value_of, upper_hulls
 from engine.finalize import build_result
 from engine.result import SolveResult
 from formulations.assignment import slack_tolerance
@@ -77,7 +77,7 @@ def _global_order(arr: DualArrays) -> _Order:
     return _Order(
         hulls=hulls, order=order,
         cum_cost=np.cumsum(hulls.d_cost.reshape(-1)[order]),
-        cum_value=np.cumsum(hulls.d_value.reshape(-1)[order]),
+        cum_value=np.cumsum(d_value_of(hulls).reshape(-1)[order]),
         eff=eff[order], base_cost=float(hulls.start_cost.sum()),
         base_value=float(hulls.start_value.sum()),
     )
