@@ -303,6 +303,8 @@ class Frontier:
 
     budget: np.ndarray
     value: np.ndarray
+    lam: np.ndarray | None = None
+    """Slope of each segment (one entry fewer than ``budget``), where the engine gives it."""
 
     def value_at(self, b: np.ndarray) -> np.ndarray:
         b = np.asarray(b, dtype=np.float64)
@@ -312,10 +314,13 @@ class Frontier:
     def slope_at(self, b: np.ndarray) -> np.ndarray:
         """Right derivative: the value of one more (infinitesimal) unit of budget at ``b``."""
         b = np.asarray(b, dtype=np.float64)
-        db = np.diff(self.budget)
-        dv = np.diff(self.value)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slopes = np.where(db > 0, dv / np.where(db > 0, db, 1.0), 0.0)
+        if self.lam is not None:
+            slopes = np.asarray(self.lam, dtype=np.float64)
+        else:
+            db = np.diff(self.budget)
+            dv = np.diff(self.value)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slopes = np.where(db > 0, dv / np.where(db > 0, db, 1.0), 0.0)
         seg = np.searchsorted(self.budget, b, side="right") - 1
         out = np.zeros(b.shape)
         inside = (seg >= 0) & (seg < slopes.size)
@@ -333,7 +338,7 @@ def lp_frontier(instance: Instance) -> Frontier | None:
     if instance.n_budgets != 1 or instance.capacities:
         return None
     try:
-        from engine.dual import sweep as dual_sweep  # type: ignore[attr-defined]
+        from engine.dual import sweep as dual_sweep
     except ImportError:
         return None
     raw = dual_sweep.lp_frontier(instance)
@@ -343,11 +348,12 @@ def lp_frontier(instance: Instance) -> Frontier | None:
 def _as_frontier(raw: Any) -> Frontier:
     if isinstance(raw, Frontier):
         return raw
-    if isinstance(raw, tuple) and len(raw) == 2:
-        b, v = raw
-    else:
-        b, v = raw.budget, raw.value
-    return Frontier(np.asarray(b, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    lam = getattr(raw, "lam", None)
+    return Frontier(
+        np.asarray(raw.budget, dtype=np.float64),
+        np.asarray(raw.value, dtype=np.float64),
+        None if lam is None else np.asarray(lam, dtype=np.float64),
+    )
 
 
 # --- solving the points --------------------------------------------------------------------------
@@ -388,7 +394,7 @@ def solve_points(
 
 def _dual_budget_sweep() -> Any:
     try:
-        from engine.dual import sweep as dual_sweep  # type: ignore[attr-defined]
+        from engine.dual import sweep as dual_sweep
     except ImportError:
         return None
     return getattr(dual_sweep, "budget_sweep", None)
@@ -455,6 +461,7 @@ def whatif(
     options: Mapping[str, Any] | None = None,
     cost_scale: Mapping[str, float] | None = None,
     value_scale: Mapping[str, float] | None = None,
+    curve: bool = True,
 ) -> WhatIf:
     """Rescale the options, solve every point of ``sweep`` and tabulate the plan.
 
@@ -464,22 +471,36 @@ def whatif(
     ``lambda_<budget>``, ``spend_<budget>``, ``share_<option>``, ``seconds``.
 
     lambda: for one budget without capacities it is the right derivative of the exact LP frontier
-    at the limit (the value of one more unit of budget); otherwise the solver's multipliers
+    at the limit (the value of one more unit of budget), read from the dual sweep's own global
+    order where it reports it (``detail["lp_value"]``, ``detail["lambda"]``), else from the
+    frontier; otherwise the solver's multipliers
     (the dual engine's) where it reports them, else the LP relaxation's shadow prices from HiGHS
     (up to ``LP_MAX_ROWS`` rows), else NaN. ``lp_value`` likewise comes from the frontier or from
-    HiGHS' LP relaxation.
+    HiGHS' LP relaxation. ``curve``: also compute the whole frontier (one more sort of the hull
+    increments) for the plot; without it the frontier is computed only where the results do not
+    carry the LP value themselves.
     """
     check_scenarios(instance)
     inst = scaled_instance(instance, cost_scale, value_scale)
     start = time.perf_counter()
-    frontier = lp_frontier(inst)
     results = solve_points(inst, sweep, solver=solver, time_limit=time_limit, options=options)
     if len(results) != sweep.n_points:
         raise RuntimeError(f"sweep returned {len(results)} results for {sweep.n_points} points")
+    one_budget = inst.n_budgets == 1 and not inst.capacities
+    own_lp = one_budget and all(
+        "lp_value" in r.detail and "lambda" in r.detail for r in results
+    )
+    frontier = lp_frontier(inst) if one_budget and (curve or not own_lp) else None
     notes: list[str] = []
-    if frontier is None and inst.n_budgets == 1 and not inst.capacities:
+    if frontier is None and one_budget and not own_lp:
         notes.append("LP frontier unavailable (engine.dual.sweep not installed)")
-    lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
+    if own_lp:
+        lp = np.array([_num(r.detail["lp_value"]) for r in results])
+        lp = np.where(np.array([r.status == "infeasible" for r in results]), np.nan, lp)
+        lam = {inst.budget_names[0]: np.array([_num(r.detail["lambda"]) for r in results])}
+        lambda_source = "exact LP frontier (the dual sweep's global order)"
+    else:
+        lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
     seconds = time.perf_counter() - start
     if frontier is None and inst.n_rows > LP_MAX_ROWS:
         notes.append(f"lp_value not computed: more than {LP_MAX_ROWS:,} rows for a HiGHS LP")

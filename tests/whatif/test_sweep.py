@@ -116,3 +116,41 @@ def test_treatment_mix_on_a_hand_checked_instance():
     assert list(t["share_coupon"]) == [0.0, 0.5, 1.0]
     np.testing.assert_allclose(t["lp_value"], [1.5, 3.5, 4.0])
     np.testing.assert_allclose(t["lambda_cash"], [3.0, 1.0, 0.0], atol=1e-9)
+
+
+def test_lp_frontier_matches_highs_lp_relaxation():
+    from engine.whatif import lp_frontier
+
+    inst = small(60, 1, seed=21)
+    f = lp_frontier(inst)
+    assert f is not None, "engine.dual.sweep.lp_frontier is part of the dual engine"
+    rng = np.random.default_rng(0)
+    top = float(f.budget[-1])
+    for b in [*rng.uniform(0.02, 1.1, 5) * top, float(f.budget[len(f.budget) // 2])]:
+        lp = solve(inst.with_limits([b]), "highs", options={"relax": True}).bound
+        assert lp is not None
+        assert float(f.value_at(np.array([b]))[0]) == pytest.approx(lp, rel=1e-9, abs=1e-9)
+    slopes = f.slope_at(f.budget[:-1])
+    assert np.all(np.diff(slopes) <= 1e-12)  # concave: slopes never increase
+    assert float(f.slope_at(np.array([2 * top]))[0]) == 0.0
+
+
+def test_dual_sweep_lp_value_and_lambda_are_the_exact_frontier():
+    inst = small(300, 1, seed=13)
+    sweep = scale_sweep(inst, FRACTIONS)
+    w = whatif(inst, sweep, solver="dual")
+    t = w.table
+    assert w.lambda_source.startswith("exact LP frontier")
+    assert w.frontier is not None
+    b = sweep.limits[:, 0]
+    np.testing.assert_allclose(t["lp_value"], w.frontier.value_at(b), rtol=1e-9)
+    np.testing.assert_allclose(t["lambda_cash"], w.frontier.slope_at(b), rtol=1e-9)
+    for i in (0, 5):
+        lp = solve(inst.with_limits([b[i]]), "highs", options={"relax": True}).bound
+        assert t["lp_value"].iloc[i] == pytest.approx(lp, rel=1e-9)
+    assert np.all(np.diff(t["lambda_cash"]) <= 1e-12)
+    assert np.all(np.diff(t["lp_value"]) >= -1e-9)
+    # every integer allocation is feasible and within its certified gap of the LP bound
+    assert np.all(t["spend_cash"] <= t["limit_cash"] * (1 + 1e-9))
+    assert np.all(t["value"] <= t["lp_value"] + 1e-9)
+    np.testing.assert_allclose(t["bound"], t["lp_value"], rtol=1e-9)

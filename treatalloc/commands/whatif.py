@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         sweep = make_sweep(instance, instance.scenarios, fractions, budget)
         with stdout_to_stderr():
             w = whatif(instance, sweep, solver=args.solver, time_limit=args.time_limit,
-                       options=options, cost_scale=cost_scale, value_scale=value_scale)
+                       options=options, cost_scale=cost_scale, value_scale=value_scale,
+                       curve="png" in targets or "html" in targets)
 
     from treatalloc.report.whatif_report import csv_text, format_table, render_html, render_png
 
