@@ -152,10 +152,22 @@ class OrToolsMathOptBackend:
                 # the solver log goes to stderr, never stdout (``--json`` prints only JSON there)
                 msg_cb=_log_to_stderr if options.get("log") else None,
             )
-        except (RuntimeError, ValueError) as e:
-            # e.g. a solver type that this OR-Tools build does not include, or no licence
+        except Exception as e:
+            # OR-Tools 9.15 itself fails (AttributeError) while converting the status of a
+            # solver type it was built without, so the cause is read from the exception chain
+            cause = " / ".join(str(x) for x in (e, e.__context__) if x is not None)
+            if "not registered" in cause or "not been compiled" in cause:
+                raise UsageError(
+                    f"option solver_type: {type_name} is not compiled into this OR-Tools build; "
+                    "use gscip, highs or cp_sat"
+                ) from None
+            if type_name == "GUROBI":
+                raise UsageError(
+                    "option solver_type: MathOpt could not start Gurobi, which needs the Gurobi "
+                    f"shared library and a licence (pip install gurobipy): {cause}"
+                ) from None
             return build_result(instance, solver=solver_name, assignment=None, bound=None,
-                                status="error", message=f"MathOpt {type_name}: {e}")
+                                status="error", message=f"MathOpt {type_name}: {cause}")
         term = result.termination
         native = term.reason.name
         status = STATUS_MAP.get(native, "error")

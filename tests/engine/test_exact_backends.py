@@ -92,6 +92,18 @@ def test_mathopt_rejects_lp_only_solver_types() -> None:
         solve(inst, "ortools", options={"solver_type": "glop"})
 
 
+@pytest.mark.parametrize("solver_type", ["glpk", "gurobi"])
+def test_mathopt_solver_type_missing_from_the_build_is_a_usage_error(solver_type: str) -> None:
+    # the PyPI wheels carry neither GLPK nor Gurobi's library; where they are present, it solves
+    inst, answer = ka_capacity()
+    try:
+        res = solve(inst, "ortools", options={"solver_type": solver_type})
+    except UsageError as e:
+        assert solver_type.upper() in str(e) or "Gurobi" in str(e)
+    else:
+        assert res.status == "optimal" and res.objective == pytest.approx(answer)
+
+
 def test_mathopt_log_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
     inst, _ = ka_three_budgets()
     solve(inst, "ortools", options={"log": True})
