@@ -195,7 +195,11 @@ def _covariances(x: np.ndarray, r: np.ndarray, nu: float, s2: float, n: int,
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         bad = np.full((k, k), np.nan)
         return bad, bad
-    a_inv = np.linalg.inv(a)
+    try:
+        a_inv = np.linalg.inv(a)
+        model = (nu + 3) / (nu + 1) * s2 * np.linalg.inv(xtx)
+    except np.linalg.LinAlgError:  # a collapsed fit: no usable curvature
+        bad = np.full((k, k), np.nan)
+        return bad, bad
     sandwich = a_inv @ b @ a_inv * n / (n - k)
-    model = (nu + 3) / (nu + 1) * s2 * np.linalg.inv(xtx)
     return sandwich, model
