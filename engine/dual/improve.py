@@ -32,28 +32,37 @@ def _candidates(
     n, m = arr.value.shape
     units, opts = [], []
     lagr = 0.0
+    r_rows = arr.n_rows
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         rows = np.arange(b - a)
         c = cols[a:b]
-        v = arr.value[a:b]
-        cur_v = v[rows, c]
-        cur_c = arr.costs[:, a:b][:, rows, c]
-        if lam is not None:
-            s = v - np.tensordot(lam, arr.costs[:, a:b], axes=1)
-            if arr.valid is not None:
-                s = np.where(arr.valid[a:b], s, -np.inf)
-            lagr += float(s.max(axis=1).sum())
+        # contiguous (M, rows) copies: every column operation below then streams from cache
+        vt = np.ascontiguousarray(arr.value[a:b].T)
+        ct = np.ascontiguousarray(arr.costs[:, a:b].transpose(0, 2, 1))
+        okt = None if arr.valid is None else np.ascontiguousarray(arr.valid[a:b].T)
+        cur_v = vt[c, rows]
+        cur_c = ct[:, c, rows]
+        best = np.full(b - a, -np.inf) if lam is not None else None
         for j in range(m):
-            ok = v[:, j] > cur_v
-            for k in range(arr.n_rows):
-                ok &= arr.costs[k, a:b, j] - cur_c[k] <= slack[k]
-            if arr.valid is not None:
-                ok &= arr.valid[a:b, j]
+            if best is not None and lam is not None:
+                s = vt[j] - lam[0] * ct[0, j]
+                for k in range(1, r_rows):
+                    s -= lam[k] * ct[k, j]
+                if okt is not None:
+                    s[~okt[j]] = -np.inf
+                np.maximum(best, s, out=best)
+            ok = vt[j] > cur_v
+            for k in range(r_rows):
+                ok &= ct[k, j] - cur_c[k] <= slack[k]
+            if okt is not None:
+                ok &= okt[j]
             r = np.flatnonzero(ok)
             if r.size:
                 units.append(r + a)
                 opts.append(np.full(r.size, j, dtype=np.int64))
+        if best is not None:
+            lagr += float(best.sum())
     if stats is not None and lam is not None:
         stats["lagrangian"] = lagr
     if not units:
