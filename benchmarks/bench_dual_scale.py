@@ -51,7 +51,8 @@ def run(users: int, options: int, budgets: int, repeats: int, solver_options: di
         print(f"  run {rep}: {dt:.2f} s  status {r.status}  gap {r.gap:.3e}  "
               f"objective {r.objective:.6f}  bound {r.bound:.6f}  "
               f"RSS before {rss0 / 2**20:.2f} GiB, peak during solve {peak / 2**20:.2f} GiB "
-              f"({peak * 1024 / array_bytes:.2f}x the arrays){'' if reset else ' (peak not reset)'}")
+              f"({peak * 1024 / array_bytes:.2f}x the arrays)"
+              + ("" if reset else " (peak not reset)"))
         print(f"         timings {r.detail.get('timings')}")
     print(f"median {statistics.median(times):.2f} s, max gap {max(gaps):.3e}")
 
