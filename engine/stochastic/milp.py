@@ -57,10 +57,14 @@ def solve_program(
     solver: str = "highs",
     *,
     time_limit: float | None = None,
-    threads: int | None = 1,
+    threads: int | None = None,
     log: bool = False,
 ) -> MilpSolution:
-    """Solve to proven optimality (gap <= 1e-9 rel or 1e-6 abs) unless the time limit stops it."""
+    """Solve to proven optimality (gap <= 1e-9 rel or 1e-6 abs) unless the time limit stops it.
+
+    ``threads`` is left to the solver by default: HiGHS keeps one task scheduler per process and
+    refuses a different thread count once it has started (the run then ends in ``kNotset``).
+    """
     if solver not in SOLVERS:
         raise UsageError(f"solver: expected one of {list(SOLVERS)}, got {solver!r}")
     if time_limit is not None and not time_limit > 0:
@@ -122,8 +126,14 @@ def _solve_highs(
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    h.run()
+    run_status = h.run()
     native = str(h.getModelStatus()).split(".")[-1]
+    if run_status == highspy.HighsStatus.kError and native == "kNotset":
+        return MilpSolution(status="error", solver="highs", detail={
+            "highs_status": native,
+            "message": "HiGHS refused to run (a thread count different from the process's "
+                       "first HiGHS run?)",
+        })
     status = _HIGHS_STATUS.get(native, "error")
     info = h.getInfo()
     detail: dict[str, Any] = {"highs_status": native}

@@ -1,0 +1,134 @@
+"""Cluster-program benchmark: K = 50 clusters, M = 8 treatments, HiGHS to proven optimality.
+
+Programs (issue 4, "Numbers"): per-scenario and chance-constrained with 200 budget scenarios,
+two-stage with 50 scenarios (each must prove optimality in <= 60 s), and how the two-stage time
+grows with 50, 100, 150, 200 scenarios. The chance-constrained program is timed twice: by its
+exact reduction to a budget quantile and by the binary-indicator integer program (which must
+give the same value); plus an SAA variant where costs vary by scenario (20 budget points x 10
+response replicates), where only the indicator program applies.
+
+    .venv/bin/python benchmarks/bench_stochastic.py [--two-stage 50,100,150,200] [--limit 600]
+
+Prints one line per program and a JSON summary at the end. VSS/EVPI are not computed here (they
+need hundreds of extra solves); this times the programs themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+from engine.stochastic.milp import solve_program
+from engine.stochastic.plans import solve_at
+from formulations.distributions import discretise
+from formulations.stochastic_problem import GroupedProblem, grouped_problem, scenario_set
+from formulations.stochastic_programs import chance_program, quantile_limits, two_stage_program
+
+
+def cluster_problem(k: int = 50, m: int = 8, replicates: int = 0, seed: int = 0) -> GroupedProblem:
+    """Synthetic cluster program: sizes 500..20,000, diminishing returns in cost, option 0 free.
+
+    Replicates perturb value and cost per cell by their sampling noise (bootstrap-like).
+    """
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(500, 20_000, k)
+    price = np.concatenate([[0.0], np.linspace(1.0, 3.0 * (m - 1), m - 1)])
+    cost = price[None, :] * rng.lognormal(0.0, 0.2, (k, 1))
+    scale = rng.lognormal(0.0, 0.6, (k, 1))
+    rate = rng.lognormal(np.log(0.3), 0.4, (k, 1))
+    value = scale * (1.0 - np.exp(-rate * cost)) + rng.normal(0, 0.01, (k, m))
+    value[:, 0] = 0.0
+    if replicates:
+        noise_v = rng.normal(0, 0.05, (replicates, k, m)) * scale[None]
+        noise_c = rng.lognormal(0, 0.05, (replicates, k, m))
+        v = np.concatenate([value[None], value[None] + noise_v])
+        v[:, :, 0] = 0.0
+        c = np.concatenate([cost[None], cost[None] * noise_c])[:, None]
+        return grouped_problem(v, c, sizes, [0.0], name=f"clusters_{k}x{m}")
+    return grouped_problem(value, cost, sizes, [0.0], name=f"clusters_{k}x{m}")
+
+
+def budget_scenarios(problem: GroupedProblem, points: int, sigma: float = 0.3):
+    full = float((problem.costs[0, 0].max(axis=1) * problem.sizes).sum())
+    vals, probs = discretise({"kind": "lognormal", "median": 0.3 * full, "sigma": sigma,
+                              "points": points})
+    return scenario_set(probs, vals)
+
+
+def line(name: str, sol, seconds: float, extra: str = "") -> dict:
+    print(f"{name:<48} status={sol.status:<10} seconds={seconds:8.2f} objective="
+          f"{sol.objective if sol.objective is None else round(sol.objective, 4)} "
+          f"gap={_gap(sol)} {extra}", flush=True)
+    return {"program": name, "status": sol.status, "seconds": round(seconds, 3),
+            "objective": sol.objective, "bound": sol.bound, "gap": _gap(sol)}
+
+
+def _gap(sol) -> float | None:
+    if sol.objective is None or sol.bound is None:
+        return None
+    return (sol.bound - sol.objective) / max(1.0, abs(sol.bound))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--two-stage", default="50,100,150,200")
+    ap.add_argument("--limit", type=float, default=600.0, help="time limit per program (s)")
+    ap.add_argument("--scenarios", type=int, default=200)
+    args = ap.parse_args()
+    out: list[dict] = []
+    print(f"# {platform.node()} python {platform.python_version()}; K=50, M=8; HiGHS; time "
+          f"limit {args.limit:g} s per program", flush=True)
+    pb = cluster_problem()
+    sc = budget_scenarios(pb, args.scenarios)
+
+    t0 = time.perf_counter()
+    statuses = []
+    for s in range(sc.n_scenarios):
+        p = solve_at(pb, sc.limits[s], duals=True, time_limit=args.limit)
+        statuses.append(p.status)
+    dt = time.perf_counter() - t0
+    ok = all(st == "optimal" for st in statuses)
+    print(f"{'per-scenario, ' + str(sc.n_scenarios) + ' scenarios (MIP + LP dual each)':<48} "
+          f"all optimal={ok} seconds={dt:8.2f}", flush=True)
+    out.append({"program": f"per-scenario x{sc.n_scenarios}", "all_optimal": ok,
+                "seconds": round(dt, 3)})
+
+    alpha = 0.1
+    q = quantile_limits(sc, alpha)
+    t0 = time.perf_counter()
+    plan = solve_at(pb, q, duals=False, time_limit=args.limit)
+    out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., quantile", plan,
+                    time.perf_counter() - t0))
+    prog = chance_program(pb, sc, alpha)
+    sol = solve_program(prog, time_limit=args.limit)
+    out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., indicators", sol, sol.seconds,
+                    f"(cols={prog.n_cols}, rows={prog.n_rows})"))
+    if plan.objective is not None and sol.objective is not None:
+        print(f"  quantile vs indicators: |diff| = {abs(plan.objective - sol.objective):.3g}")
+
+    pr = cluster_problem(replicates=10)
+    base = budget_scenarios(pr, args.scenarios // 10)
+    from formulations.stochastic_problem import cross_replicates
+
+    saa = cross_replicates(base, 10, first=1)
+    prog = chance_program(pr, saa, alpha)
+    sol = solve_program(prog, time_limit=args.limit)
+    out.append(line(f"chance alpha={alpha}, SAA {base.n_scenarios}x10 sc., indicators", sol,
+                    sol.seconds, f"(cols={prog.n_cols}, rows={prog.n_rows})"))
+
+    for s in [int(x) for x in args.two_stage.split(",") if x]:
+        sc_s = budget_scenarios(pb, s)
+        prog = two_stage_program(pb, sc_s)
+        sol = solve_program(prog, time_limit=args.limit)
+        out.append(line(f"two-stage, {s} scenarios", sol, sol.seconds,
+                        f"(cols={prog.n_cols}, rows={prog.n_rows}, nodes="
+                        f"{sol.detail.get('nodes')})"))
+    print(json.dumps(out, default=float))
+
+
+if __name__ == "__main__":
+    main()
