@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from tests.conftest import shared_data
 from treatalloc.cli import main
 
 
-def _write(tmp: Path, n: int = 600, seed: int = 0, **extra: object) -> Path:
+def _write(tmp: Path, extra: dict[str, Any] | None = None, n: int = 600, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(n)
     arm = rng.choice(["control", "A", "B"], n)
@@ -21,7 +22,7 @@ def _write(tmp: Path, n: int = 600, seed: int = 0, **extra: object) -> Path:
     frame = pd.DataFrame({"y": y, "arm": arm, "x": x, "sessions": sessions,
                           "orders": rng.poisson(0.2 * sessions), "channel":
                           rng.choice(["web", "app"], n), "t01": (arm != "control").astype(int)})
-    for k, v in extra.items():
+    for k, v in (extra or {}).items():
         frame[k] = v
     path = tmp / "data.csv"
     frame.to_csv(path, index=False)
@@ -86,7 +87,7 @@ def test_bad_input_exits_2_with_a_clear_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
     extra: dict[str, object], message: str,
 ) -> None:
-    data = _write(tmp_path, **extra)
+    data = _write(tmp_path, extra)
     rc = main(["abtest", str(data), *args, "--predictor", "ridge"])
     err = capsys.readouterr().err
     assert rc == 2, err
