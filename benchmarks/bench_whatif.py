@@ -7,8 +7,10 @@ Timed, interleaved in each repeat so that load from other processes hits all of 
 
 * ``solve``: ``engine.solve(instance, "dual")`` at the instance's limit (one solve);
 * ``sweep``: ``engine.dual.sweep.budget_sweep(instance, limits)``, the P integer allocations;
-* ``whatif``: ``engine.whatif.whatif(...)``, the sweep plus the exact LP frontier and the table
-  (lambda, spend, treatment mix per point): what ``treatalloc whatif`` runs before plotting.
+* ``whatif``: ``engine.whatif.whatif(..., curve=False)``, the sweep plus the table (LP value,
+  lambda, spend, treatment mix per point): what ``treatalloc whatif`` runs without a plot;
+* ``whatif+curve``: the same with ``curve=True``, which also computes the whole LP frontier for
+  the plot (``--png`` / ``--html``).
 
 Usage: ``.venv/bin/python benchmarks/bench_whatif.py [--users 1000000] [--points 50]
 [--repeats 3] [--json FILE]``. Instance generation is not timed.
@@ -60,7 +62,7 @@ def main() -> int:
           f"(generated in {gen:.1f} s, not timed); {args.points} points "
           f"x{args.start:g}..x{args.stop:g}; {args.repeats} repeats, interleaved")
 
-    times: dict[str, list[float]] = {"solve": [], "sweep": [], "whatif": []}
+    times: dict[str, list[float]] = {"solve": [], "sweep": [], "whatif": [], "whatif+curve": []}
     last: dict[str, object] = {}
     for rep in range(args.repeats):
         t = time.perf_counter()
@@ -70,11 +72,13 @@ def main() -> int:
         results = budget_sweep(inst, limits)
         times["sweep"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        w = whatif(inst, sweep, solver="dual")
+        w = whatif(inst, sweep, solver="dual", curve=False)
         times["whatif"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        whatif(inst, sweep, solver="dual", curve=True)
+        times["whatif+curve"].append(time.perf_counter() - t)
         last = {"solve": one, "results": results, "whatif": w}
-        print(f"  repeat {rep + 1}: solve {times['solve'][-1]:.2f} s, "
-              f"sweep {times['sweep'][-1]:.2f} s, whatif {times['whatif'][-1]:.2f} s")
+        print(f"  repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
 
     med = {k: statistics.median(v) for k, v in times.items()}
     one = last["solve"]
@@ -88,6 +92,8 @@ def main() -> int:
           f"{med['sweep'] / med['solve']:13.2f}")
     print(f"{f'whatif table, {args.points} pts':24s}{med['whatif']:10.2f}"
           f"{med['whatif'] / med['solve']:13.2f}")
+    print(f"{'whatif table + curve':24s}{med['whatif+curve']:10.2f}"
+          f"{med['whatif+curve'] / med['solve']:13.2f}")
     print()
     print(f"one solve: status {one.status}, gap {one.gap:.2e}")  # type: ignore[attr-defined]
     print(f"sweep: statuses {statuses}, max gap {np.nanmax(gaps):.2e}, "
@@ -100,6 +106,7 @@ def main() -> int:
             "repeats": args.repeats, "seconds": times, "median": med,
             "ratio_sweep": med["sweep"] / med["solve"],
             "ratio_whatif": med["whatif"] / med["solve"],
+            "ratio_whatif_curve": med["whatif+curve"] / med["solve"],
             "max_gap": float(np.nanmax(gaps)),
         }, indent=2))
     return 0

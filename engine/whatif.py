@@ -435,21 +435,48 @@ class WhatIf:
 
 def treatment_mix(instance: Instance, assignment: np.ndarray | None) -> dict[str, float]:
     """Share of units per option label (and ``(none)`` for at-most-one); NaN without allocation."""
-    labels = list(instance.option_labels)
-    if instance.choose == "at-most-one":
-        labels.append(NONE_LABEL)
-    if assignment is None or instance.n_units == 0:
-        return {lab: float("nan") for lab in labels}
-    a = np.asarray(assignment)
-    picked = a >= 0
-    rows = instance.offsets[:-1][picked] + a[picked]
-    counts = np.bincount(
-        instance.option_codes[rows], minlength=len(instance.option_labels)
-    ).astype(np.float64)
-    if instance.choose == "at-most-one":
-        counts = np.append(counts, float((~picked).sum()))
-    shares = counts / instance.n_units
-    return dict(zip(labels, shares.tolist(), strict=True))
+    return MixCounter(instance)(assignment)
+
+
+class MixCounter:
+    """Counts the treatment mix of many assignments of one instance.
+
+    Where every unit lists the same options in the same order (the usual dense layout), the mix
+    is a bincount of the assignment itself; the row lookup is needed only for ragged layouts.
+    """
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.labels = list(instance.option_labels)
+        if instance.choose == "at-most-one":
+            self.labels.append(NONE_LABEL)
+        self.codes: np.ndarray | None = None
+        n, m = instance.n_units, instance.max_options
+        if n and instance.is_rectangular():
+            grid = instance.option_codes.reshape(n, m)
+            if bool(np.all(grid == grid[0])):
+                self.codes = grid[0].astype(np.int64)
+
+    def __call__(self, assignment: np.ndarray | None) -> dict[str, float]:
+        inst = self.instance
+        if assignment is None or inst.n_units == 0:
+            return {lab: float("nan") for lab in self.labels}
+        a = np.asarray(assignment, dtype=np.int64)
+        n_codes = len(inst.option_labels)
+        if self.codes is not None:
+            local = np.bincount(a + 1, minlength=self.codes.size + 1).astype(np.float64)
+            counts = np.zeros(n_codes)
+            np.add.at(counts, self.codes, local[1:])
+            none = local[0]
+        else:
+            picked = a >= 0
+            rows = inst.offsets[:-1][picked] + a[picked]
+            counts = np.bincount(inst.option_codes[rows], minlength=n_codes).astype(np.float64)
+            none = float(inst.n_units - picked.sum())
+        if inst.choose == "at-most-one":
+            counts = np.append(counts, none)
+        shares = counts / inst.n_units
+        return dict(zip(self.labels, shares.tolist(), strict=True))
 
 
 def whatif(
@@ -501,13 +528,15 @@ def whatif(
         lambda_source = "exact LP frontier (the dual sweep's global order)"
     else:
         lp, lam, lambda_source = _lp_columns(inst, sweep, results, frontier)
+    counter = MixCounter(inst)
+    rows = [point_row(inst, r, counter) for r in results]
     seconds = time.perf_counter() - start
     if frontier is None and inst.n_rows > LP_MAX_ROWS:
         notes.append(f"lp_value not computed: more than {LP_MAX_ROWS:,} rows for a HiGHS LP")
     return WhatIf(
         instance_name=instance.name,
         sweep=sweep,
-        table=table(sweep, [point_row(inst, r) for r in results], lp, lam),
+        table=table(sweep, rows, lp, lam),
         results=tuple(results),
         frontier=frontier,
         option_labels=tuple(inst.option_labels),
@@ -614,9 +643,10 @@ class PointRow:
     has_allocation: bool
 
 
-def point_row(instance: Instance, r: SolveResult) -> PointRow:
+def point_row(instance: Instance, r: SolveResult, mix: MixCounter | None = None) -> PointRow:
+    mix = mix or MixCounter(instance)
     return PointRow(r.status, r.objective, r.bound, r.gap, dict(r.usage),
-                    treatment_mix(instance, r.assignment), r.seconds, r.assignment is not None)
+                    mix(r.assignment), r.seconds, r.assignment is not None)
 
 
 def table(

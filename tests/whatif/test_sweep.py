@@ -154,3 +154,22 @@ def test_dual_sweep_lp_value_and_lambda_are_the_exact_frontier():
     assert np.all(t["spend_cash"] <= t["limit_cash"] * (1 + 1e-9))
     assert np.all(t["value"] <= t["lp_value"] + 1e-9)
     np.testing.assert_allclose(t["bound"], t["lp_value"], rtol=1e-9)
+
+
+def test_treatment_mix_of_ragged_and_dense_layouts_agree():
+    from engine.whatif import treatment_mix
+    from formulations.instance import Budget, Instance
+
+    # unit 0 lists (none, c5, c10), unit 1 only (none), unit 2 lists (c10, none)
+    ragged = Instance(
+        name="ragged", unit_ids=np.array([0, 1, 2]), offsets=np.array([0, 3, 4, 6]),
+        option_codes=np.array([0, 1, 2, 0, 2, 0], dtype=np.int32),
+        option_labels=("none", "c5", "c10"), value=np.zeros(6), costs=np.zeros((1, 6)),
+        budgets=(Budget("cash", 1.0),),
+    )
+    assert treatment_mix(ragged, np.array([2, 0, 0])) == pytest.approx(
+        {"none": 1 / 3, "c5": 0.0, "c10": 2 / 3})
+    dense = from_dense(np.zeros((4, 3)), np.zeros((4, 3)), [1.0], option_labels=["a", "b", "c"],
+                       choose="at-most-one")
+    assert treatment_mix(dense, np.array([0, 2, -1, 2])) == pytest.approx(
+        {"a": 0.25, "b": 0.0, "c": 0.5, "(none)": 0.25})
