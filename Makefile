@@ -15,9 +15,10 @@ $(BIN)/treatalloc: pyproject.toml
 install: $(BIN)/treatalloc
 
 demo: install
-	$(BIN)/treatalloc info instances/demo/instance.toml
-	$(BIN)/treatalloc solve instances/demo/instance.toml --solver highs
-	$(BIN)/treatalloc solve instances/synthetic_10k/instance.toml --solver highs --json
+	$(BIN)/treatalloc info instances/demo
+	$(BIN)/treatalloc solve instances/demo --solver highs --out out/demo_allocation.csv
+	$(BIN)/treatalloc solve instances/synthetic_10k --solver dual
+	$(BIN)/treatalloc solve instances/synthetic_10k --solver dual-exact --json
 
 test: install
 	$(BIN)/ruff check .
