@@ -86,8 +86,13 @@ def _frontier_curve(w: WhatIf) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     if hi <= lo:
         return None
     inside = f.budget[(f.budget > lo) & (f.budget < hi)]
-    # the breakpoints themselves plus a grid: the kinks stay sharp at any zoom
-    b = np.unique(np.concatenate([np.linspace(lo, hi, 400), inside, inside - 1e-9 * (hi - lo)]))
+    grid = np.linspace(lo, hi, 800)
+    if inside.size > 1000:
+        # millions of breakpoints (one per hull increment): a fine grid draws the same curve
+        b = grid
+    else:
+        # few breakpoints: draw each kink exactly, and lambda's steps at the right budgets
+        b = np.unique(np.concatenate([grid, inside, inside - 1e-9 * (hi - lo)]))
     x = b / w.sweep.limits[0, 0] * w.sweep.axis[0] if w.sweep.kind == "scale" else b
     return x, f.value_at(b), f.slope_at(b)
 
