@@ -13,7 +13,8 @@ HELP = "what-if planning: value, marginal value (lambda), spend and treatment mi
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from engine.registry import BACKENDS
 
-    p.add_argument("path", help="instance.toml (or the folder holding it)")
+    p.add_argument("path", help="instance.toml or a cluster program (.toml, or the folder "
+                                 "holding instance.toml / clusters.toml)")
     points = p.add_mutually_exclusive_group(required=True)
     points.add_argument("--budgets", metavar="START:STOP:COUNT",
                         help="COUNT points from START to STOP, fractions that scale every budget "
