@@ -132,3 +132,24 @@ def test_with_limits_checks_names():
     assert inst.with_limits({"cash": 3.0}).limits[0] == 3.0
     with pytest.raises(UsageError, match="unknown budget"):
         inst.with_limits({"nope": 1.0})
+
+
+def test_atomic_write_gives_umask_mode_and_leaves_nothing_on_failure(tmp_path):
+    import os
+    import stat
+
+    from formulations.atomic_write import atomic_write_text, atomic_write_with
+
+    target = tmp_path / "x.txt"
+    atomic_write_text(target, "hello")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+    def boom(path):
+        path.write_text("half")
+        raise RuntimeError("fail mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_with(tmp_path / "y.txt", boom)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
