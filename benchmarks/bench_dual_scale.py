@@ -43,12 +43,14 @@ def run(users: int, options: int, budgets: int, repeats: int, solver_options: di
         reset = _reset_peak()
         rss0 = _status_kb("VmRSS")
         t = time.perf_counter()
+        cpu = time.process_time()
         r = solve(inst, "dual", options=solver_options)
         dt = time.perf_counter() - t
+        cpu = time.process_time() - cpu
         peak = _status_kb("VmHWM")
         times.append(dt)
         gaps.append(r.gap)
-        print(f"  run {rep}: {dt:.2f} s  status {r.status}  gap {r.gap:.3e}  "
+        print(f"  run {rep}: {dt:.2f} s (CPU {cpu:.2f} s)  status {r.status}  gap {r.gap:.3e}  "
               f"objective {r.objective:.6f}  bound {r.bound:.6f}  "
               f"RSS before {rss0 / 2**20:.2f} GiB, peak during solve {peak / 2**20:.2f} GiB "
               f"({peak * 1024 / array_bytes:.2f}x the arrays)"
