@@ -36,7 +36,8 @@ def state_design(t: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def state_unguarded(y: np.ndarray, t: np.ndarray, z: np.ndarray, *, nu: float | None = None,
                     alpha: float = 0.05) -> AbTestResult:
-    """The t-regression fit with no guard (for validation; use ``state`` in analyses)."""
+    """STATE, RECONSTRUCTION [I] (see the module docstring), with no guard: for validation only;
+    use ``state`` in analyses."""
     design = state_design(t, z)
     fit = fit_t_regression(y, design, nu=nu)
     sandwich, model = t_covariances(y, design, fit)
@@ -55,7 +56,8 @@ def state_unguarded(y: np.ndarray, t: np.ndarray, z: np.ndarray, *, nu: float | 
 
 def state(y: np.ndarray, t: np.ndarray, z: np.ndarray, *, nu: float | None = None,
           alpha: float = 0.05, guard: bool = True, fallback_name: str = "mlrate") -> AbTestResult:
-    """STATE with the guard: where the data show a point mass or a skewed bulk (guard.py), warn
+    """STATE, RECONSTRUCTION [I] of Zhou et al. 2024 (see the module docstring), with the guard:
+    where the data show a point mass or a skewed bulk (guard.py), warn
     and return regression adjustment with interactions on the same covariate ``z`` (= MLRATE
     when ``z`` is the cross-fitted prediction), with ``method='state'`` and notes saying so."""
     if guard:
