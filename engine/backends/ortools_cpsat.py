@@ -85,9 +85,9 @@ def integer_data(instance: Instance) -> IntegerData:
     scale, bad = power_of_ten_scale(instance.value)
     if not scale:
         raise UsageError(
-            f"solver 'ortools-cpsat' needs values that are integers after scaling by at most "
-            f"10^{MAX_SCALE_EXPONENT}: value {float(instance.value[bad])!r} of "
-            f"{_describe_row(instance, bad)} is not{hint}"
+            f"solver 'ortools-cpsat' needs integral data: value {float(instance.value[bad])!r} "
+            f"of {_describe_row(instance, bad)} is not an integer after scaling by any power of "
+            f"ten up to 10^{MAX_SCALE_EXPONENT}{hint}"
         )
     value = np.round(instance.value * scale)
     costs = np.zeros(instance.costs.shape)
@@ -97,9 +97,9 @@ def integer_data(instance: Instance) -> IntegerData:
         s, bad = power_of_ten_scale(instance.costs[k])
         if not s:
             raise UsageError(
-                f"solver 'ortools-cpsat' needs costs that are integers after scaling by at most "
-                f"10^{MAX_SCALE_EXPONENT}: budget {budget.name!r} cost "
-                f"{float(instance.costs[k, bad])!r} of {_describe_row(instance, bad)} is not{hint}"
+                f"solver 'ortools-cpsat' needs integral data: budget {budget.name!r} cost "
+                f"{float(instance.costs[k, bad])!r} of {_describe_row(instance, bad)} is not an "
+                f"integer after scaling by any power of ten up to 10^{MAX_SCALE_EXPONENT}{hint}"
             )
         costs[k] = np.round(instance.costs[k] * s)
         if not math.isfinite(budget.limit):
