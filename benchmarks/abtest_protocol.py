@@ -119,7 +119,8 @@ def markdown(table: pd.DataFrame) -> str:
     lines = ["| data | effect | learner | sims x n | method | reject | coverage | bias/SD | "
              "SE calib. | VR vs DIM | fallback | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in table.itertuples(index=False):
+    for rec in table.to_dict("records"):
+        r = argparse.Namespace(**{str(k): v for k, v in rec.items()})
         fails = []
         if r.effect == "aa" and not (FPR_BAND[0] <= r.reject_rate <= FPR_BAND[1]):
             fails.append("FPR")
@@ -150,7 +151,7 @@ def compact(table: pd.DataFrame) -> str:
     lines = [head, "|" + "---|" * (5 + len(methods))]
     for (dgp, effect, learner), cell in table.groupby(["dgp", "effect", "predictor"],
                                                       sort=False):
-        by = {r.method: r for r in cell.itertuples(index=False)}
+        by = {rec["method"]: argparse.Namespace(**{str(k): v for k, v in rec.items()}) for rec in cell.to_dict("records")}
         first = next(iter(by.values()))
         aa = effect == "aa"
         band = FPR_BAND if aa else COVER_BAND
