@@ -151,7 +151,9 @@ def compact(table: pd.DataFrame) -> str:
     lines = [head, "|" + "---|" * (5 + len(methods))]
     for (dgp, effect, learner), cell in table.groupby(["dgp", "effect", "predictor"],
                                                       sort=False):
-        by = {rec["method"]: argparse.Namespace(**{str(k): v for k, v in rec.items()}) for rec in cell.to_dict("records")}
+        recs = [argparse.Namespace(**{str(k): v for k, v in rec.items()})
+                for rec in cell.to_dict("records")]
+        by = {r.method: r for r in recs}
         first = next(iter(by.values()))
         aa = effect == "aa"
         band = FPR_BAND if aa else COVER_BAND
