@@ -49,6 +49,33 @@ def infeasible_by_row(arr: DualArrays) -> str | None:
     return None
 
 
+def _fallback_allocation(
+    instance: Instance, arr: DualArrays, time_limit: float | None
+) -> np.ndarray | None:
+    """When the repair of the Lagrangian choice fails: the greedy baseline, then (small
+    instances only) HiGHS, so that a feasible instance never comes back without an allocation."""
+    from engine.backends.greedy import greedy_assignment
+    from engine.solve import solve
+    from formulations.assignment import evaluate
+
+    a = greedy_assignment(instance)
+    if evaluate(instance, a).feasible:
+        return arr.columns(a)
+    if instance.n_rows <= 200_000:
+        res = solve(instance, "highs", time_limit=time_limit)
+        if res.assignment is not None:
+            return arr.columns(res.assignment)
+    return None
+
+
+def lp_infeasible(instance: Instance) -> bool:
+    """True when HiGHS proves the LP relaxation infeasible (then so is the instance). Used only
+    after the dual's repair found no allocation, where budgets and capacities conflict jointly."""
+    from engine.solve import solve
+
+    return solve(instance, "highs", options={"relax": True}).status == "infeasible"
+
+
 def solve_dual_numpy(
     instance: Instance, *, time_limit: float | None, options: Mapping[str, Any], solver: str
 ) -> SolveResult:
@@ -110,6 +137,12 @@ def solve_dual_numpy(
             )
             detail.update(info)
     if not m.feasible or cols is None:
+        cols = _fallback_allocation(instance, arr, time_limit)
+    if cols is None:
+        if lp_infeasible(instance):
+            return build_result(instance, solver=solver, assignment=None, bound=None,
+                                status="infeasible", detail=detail,
+                                message="the LP relaxation (HiGHS) has no feasible point")
         return build_result(instance, solver=solver, assignment=None, bound=m.bound,
                             status="error", multipliers=mult, detail=detail,
                             message="repair found no allocation that respects every budget")

@@ -52,8 +52,17 @@ class DualExactBackend:
                                  else 0.5 * time_limit, options=options, solver=self.name)
         timings = {"dual": time.perf_counter() - t0}
         detail: dict[str, Any] = {"dual_detail": dict(first.detail), "timings": timings}
-        if first.status in ("infeasible", "error") or first.assignment is None:
+        if first.status == "infeasible":
             return first
+        if first.assignment is None:
+            # no allocation from the dual (budgets and capacities conflict in a way its repair
+            # cannot resolve): let HiGHS decide the whole instance, exactly
+            res = solve(instance, "highs", time_limit=time_limit)
+            detail["fallback"] = "highs on the whole instance"
+            return build_result(instance, solver=self.name, assignment=res.assignment,
+                                bound=res.bound, detail=detail,
+                                status=res.status if res.status in (
+                                    "infeasible", "time_limit", "error") else None)
         lb, ub = first.objective, first.bound
         assert lb is not None and ub is not None
         if is_proven_optimal(lb, ub):
@@ -82,6 +91,12 @@ class DualExactBackend:
         detail["core_units"] = int(core.units.size)
         detail["core_cells"] = int(core.instance.n_rows)
         detail["fixed_units"] = int(arr.n_units - core.units.size)
+        if core.units.size == 0:
+            # every unit is fixed at its incumbent cell: the restricted problem, which holds
+            # every allocation worth at least LB, has that one allocation, so LB is optimal
+            timings["total"] = time.perf_counter() - t0
+            return build_result(instance, solver=self.name, assignment=arr.assignment(incumbent),
+                                bound=lb, multipliers=first.multipliers, detail=detail)
         t = time.perf_counter()
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
         # the proof needs gap <= 1e-9 of the *whole* objective; the core is worth far less, so

@@ -158,6 +158,11 @@ def repair(
             cur_wc = wc[rows, c]
             saving = cur_wc[:, None] - wc
             ok = saving > 0
+            # a move may not push a row that holds over its own leftover (no cycling
+            # between rows that are each violated in turn)
+            for row in np.flatnonzero(~over):
+                cur_row = arr.costs[row, a:b][rows, c]
+                ok &= arr.costs[row, a:b] - cur_row[:, None] <= max(-excess[row], 0.0)
             if arr.valid is not None:
                 ok &= arr.valid[a:b]
             with np.errstate(invalid="ignore"):
