@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.result import SolveResult
 
 HELP = "solve an instance file with a chosen solver and print (or --json) the result"
 
@@ -33,8 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine import solve
     from formulations import load_instance
-    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
-    from treatalloc.console import fmt, parse_key_values, stdout_to_stderr, write_table
+    from treatalloc.console import parse_key_values, stdout_to_stderr, write_table
 
     options = parse_key_values(args.option, "--option")
     if args.gap is not None:
@@ -51,32 +54,9 @@ def run(args: argparse.Namespace) -> int:
         result = solve(instance, args.solver, time_limit=args.time_limit, options=options)
     if args.out and result.assignment is not None:
         write_table(result.assignment_frame(instance), args.out)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(f"instance   {instance.name}  ({instance.n_units} units, {instance.n_rows} options)")
-        print(f"solver     {result.solver}")
-        print(f"status     {result.status}")
-        print(f"objective  {fmt(result.objective)}")
-        print(f"bound      {fmt(result.bound)}")
-        print(f"gap        {fmt(result.gap, 3)}")
-        for name, used in result.usage.items():
-            print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
-        for name, lam in result.multipliers.items():
-            print(f"lambda     {name}: {lam:.10g}")
-        print(f"seconds    {result.seconds:.3f}")
-        if result.message:
-            print(f"message    {result.message}")
-        if args.out:
-            written = result.assignment is not None
-            print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
-    if result.status in ("optimal", "feasible"):
-        return EXIT_OK
-    if result.status == "infeasible":
-        return EXIT_INFEASIBLE
-    if result.status == "time_limit":
-        return EXIT_OK if result.assignment is not None else EXIT_LIMIT
-    return EXIT_INTERNAL
+    header = f"{instance.name}  ({instance.n_units} units, {instance.n_rows} options)"
+    report(args, result, header, result.solver, written=result.assignment is not None)
+    return exit_code(result, has_allocation=result.assignment is not None)
 
 
 def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
@@ -84,8 +64,7 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
     their Parquet parts and, with ``--out DIR``, write the allocation as Parquet parts there."""
     from engine.distributed.dask_dual import solve_dual_dask
     from formulations.errors import UsageError
-    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
-    from treatalloc.console import fmt, stdout_to_stderr
+    from treatalloc.console import stdout_to_stderr
 
     if args.out:
         if args.out.lower().endswith((".csv", ".gz", ".txt")):
@@ -96,31 +75,49 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
         options["out"] = args.out
     with stdout_to_stderr():
         result = solve_dual_dask(args.path, time_limit=args.time_limit, options=options)
+    d = result.detail
+    header = (f"{d.get('name', args.path)}  ({d.get('units', '?')} units, "
+              f"{d.get('rows', '?')} options, {d.get('partitions', '?')} Parquet parts)")
+    solver = f"{result.solver}  ({d.get('workers', '?')} Dask workers)"
+    report(args, result, header, solver, written="out" in d)
+    return exit_code(result, has_allocation=result.objective is not None)
+
+
+def report(
+    args: argparse.Namespace, result: SolveResult, header: str, solver: str, *, written: bool
+) -> None:
+    """Print the result as one JSON object (--json) or as aligned text."""
+    from treatalloc.console import fmt
+
     if args.json:
         print(json.dumps(result.to_dict()))
-    else:
-        d = result.detail
-        print(f"instance   {d.get('name', args.path)}  ({d.get('units', '?')} units, "
-              f"{d.get('rows', '?')} options, {d.get('partitions', '?')} Parquet parts)")
-        print(f"solver     {result.solver}  ({d.get('workers', '?')} Dask workers)")
-        print(f"status     {result.status}")
-        print(f"objective  {fmt(result.objective)}")
-        print(f"bound      {fmt(result.bound)}")
-        print(f"gap        {fmt(result.gap, 3)}")
-        for name, used in result.usage.items():
-            print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
-        for name, lam in result.multipliers.items():
-            print(f"lambda     {name}: {lam:.10g}")
-        print(f"seconds    {result.seconds:.3f}")
-        if result.message:
-            print(f"message    {result.message}")
-        if args.out:
-            written = "out" in d
-            print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
+        return
+    print(f"instance   {header}")
+    print(f"solver     {solver}")
+    print(f"status     {result.status}")
+    print(f"objective  {fmt(result.objective)}")
+    print(f"bound      {fmt(result.bound)}")
+    print(f"gap        {fmt(result.gap, 3)}")
+    for name, used in result.usage.items():
+        print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
+    for name, lam in result.multipliers.items():
+        print(f"lambda     {name}: {lam:.10g}")
+    print(f"seconds    {result.seconds:.3f}")
+    if result.message:
+        print(f"message    {result.message}")
+    if args.out:
+        print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
+
+
+def exit_code(result: SolveResult, *, has_allocation: bool) -> int:
+    """0 optimal/feasible (or a time limit with an allocation), 3 infeasible, 4 limit without
+    an allocation, 1 solver error (ARCHITECTURE.md)."""
+    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
+
     if result.status in ("optimal", "feasible"):
         return EXIT_OK
     if result.status == "infeasible":
         return EXIT_INFEASIBLE
     if result.status == "time_limit":
-        return EXIT_OK if result.objective is not None else EXIT_LIMIT
+        return EXIT_OK if has_allocation else EXIT_LIMIT
     return EXIT_INTERNAL
