@@ -41,6 +41,7 @@ from formulations.instance_file import (
     _numeric_column,
     _parse_budgets,
     _parse_scenarios,
+    manifest_path,
     read_manifest,
     read_table,
 )
@@ -180,9 +181,7 @@ class ClusterProgram:
 
 def load_cluster_program(path: str | os.PathLike[str]) -> ClusterProgram:
     """Load a cluster program from its TOML manifest (or a folder holding ``clusters.toml``)."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "clusters.toml"
+    p = manifest_path(path, "clusters.toml")
     src = str(p)
     m = read_manifest(p)
     unknown = sorted(set(m) - KEYS)

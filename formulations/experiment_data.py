@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from formulations.errors import InstanceError, UsageError
-from formulations.instance_file import read_manifest, read_table
+from formulations.instance_file import manifest_path, read_manifest, read_table
 
 KEYS = {
     "name", "description", "table", "kind", "treatment", "control", "outcome", "cost",
@@ -185,9 +184,7 @@ def experiment_from_frame(
 
 def load_experiment(path: str | os.PathLike[str]) -> ExperimentData:
     """Load experiment data from its TOML manifest (or a folder holding ``data.toml``)."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "data.toml"
+    p = manifest_path(path, "data.toml")
     src = str(p)
     m = read_manifest(p)
     unknown = sorted(set(m) - KEYS)

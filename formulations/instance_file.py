@@ -83,10 +83,14 @@ def _check_keys(src: str, where: str, table: Mapping[str, Any], allowed: set[str
         )
 
 
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+def manifest_path(path: str | os.PathLike[str], default_name: str = "instance.toml") -> Path:
+    """The manifest a user means: the path itself, or ``default_name`` inside a folder."""
     p = Path(path)
-    if p.is_dir():
-        p = p / "instance.toml"
+    return p / default_name if p.is_dir() else p
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = manifest_path(path)
     if not p.exists():
         raise InstanceError(str(p), "", "file not found")
     try:
@@ -244,9 +248,7 @@ def _parse_scenarios(
 
 def load_instance(path: str | os.PathLike[str]) -> Instance:
     """Load an instance from its TOML manifest (or a folder holding ``instance.toml``)."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "instance.toml"
+    p = manifest_path(path)
     src = str(p)
     if p.suffix.lower() in (".csv", ".parquet", ".pq", ".gz"):
         raise InstanceError(

@@ -35,6 +35,7 @@ from formulations.instance_file import (
     _parse_budgets,
     _str,
     manifest_dict,
+    manifest_path,
     read_manifest,
 )
 
@@ -89,9 +90,7 @@ def list_parts(table: Path, src: str) -> tuple[str, ...]:
 
 def read_header(path: str | os.PathLike[str]) -> PartsHeader:
     """Read only the manifest (and list the part files); never the table itself."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "instance.toml"
+    p = manifest_path(path)
     src = str(p)
     m = read_manifest(p)
     _check_keys(src, "", m, TOP_KEYS)
