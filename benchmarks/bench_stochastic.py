@@ -4,11 +4,14 @@ Programs (issue 4, "Numbers"): per-scenario and chance-constrained with 200 budg
 two-stage with 50 scenarios (each must prove optimality in <= 60 s), and how the two-stage time
 grows with 50, 100, 150, 200 scenarios. The chance-constrained program is timed twice: by its
 exact reduction to a budget quantile and by the binary-indicator integer program (which must
-give the same value); plus an SAA variant where costs vary by scenario (20 budget points x 10
+give the same value; HiGHS starts from the indicators-fixed incumbent,
+``solve_chance_program``); plus an SAA variant where costs vary by scenario (20 budget points x 10
 response replicates), where only the indicator program applies.
 
     .venv/bin/python benchmarks/bench_stochastic.py [--two-stage 50,100,150,200] [--limit 600]
 
+``--compare N`` also times the plain solves side by side (per-scenario: the plain MIP on every
+N-th scenario, against LP + reduced-cost fixing; SAA: HiGHS without the incumbent).
 Prints one line per program and a JSON summary at the end. VSS/EVPI are not computed here (they
 need hundreds of extra solves); this times the programs themselves.
 """
@@ -23,7 +26,7 @@ import time
 import numpy as np
 
 from engine.stochastic.milp import solve_program
-from engine.stochastic.plans import solve_at
+from engine.stochastic.plans import solve_at, solve_chance_program
 from formulations.distributions import discretise
 from formulations.stochastic_problem import GroupedProblem, grouped_problem, scenario_set
 from formulations.stochastic_programs import chance_program, quantile_limits, two_stage_program
@@ -78,6 +81,10 @@ def main() -> None:
     ap.add_argument("--two-stage", default="50,100,150,200")
     ap.add_argument("--limit", type=float, default=600.0, help="time limit per program (s)")
     ap.add_argument("--scenarios", type=int, default=200)
+    ap.add_argument("--compare", type=int, default=10,
+                    help="time the plain MIP on every N-th per-scenario point too (0: skip)")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: "
+                    "per-scenario,chance,saa")
     args = ap.parse_args()
     out: list[dict] = []
     print(f"# {platform.node()} python {platform.python_version()}; K=50, M=8; HiGHS; time "
@@ -85,40 +92,69 @@ def main() -> None:
     pb = cluster_problem()
     sc = budget_scenarios(pb, args.scenarios)
 
-    t0 = time.perf_counter()
-    statuses = []
-    for s in range(sc.n_scenarios):
-        p = solve_at(pb, sc.limits[s], duals=True, time_limit=args.limit)
-        statuses.append(p.status)
-    dt = time.perf_counter() - t0
-    ok = all(st == "optimal" for st in statuses)
-    print(f"{'per-scenario, ' + str(sc.n_scenarios) + ' scenarios (MIP + LP dual each)':<48} "
-          f"all optimal={ok} seconds={dt:8.2f}", flush=True)
-    out.append({"program": f"per-scenario x{sc.n_scenarios}", "all_optimal": ok,
-                "seconds": round(dt, 3)})
+    skip = set(args.skip.split(","))
+    if "per-scenario" not in skip:
+        # the default path (LP first, rounded incumbent, reduced-cost fixing) and, on every
+        # --compare-th scenario, the plain MIP solve side by side; both must give the same values
+        t0 = time.perf_counter()
+        plans = [solve_at(pb, sc.limits[s], duals=True, time_limit=args.limit)
+                 for s in range(sc.n_scenarios)]
+        dt = time.perf_counter() - t0
+        ok = all(p.status == "optimal" for p in plans)
+        print(f"{'per-scenario, ' + str(sc.n_scenarios) + ' scenarios (LP + fixed MIP each)':<48} "
+              f"all optimal={ok} seconds={dt:8.2f}", flush=True)
+        out.append({"program": f"per-scenario x{sc.n_scenarios}", "all_optimal": ok,
+                    "seconds": round(dt, 3)})
+        if args.compare:
+            new_t, old_t, diff = [], [], 0.0
+            old_ok = True
+            for s in range(0, sc.n_scenarios, args.compare):
+                t0 = time.perf_counter()
+                p_new = solve_at(pb, sc.limits[s], duals=True, time_limit=args.limit)
+                new_t.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                p_old = solve_at(pb, sc.limits[s], duals=True, time_limit=args.limit, fixing=False)
+                old_t.append(time.perf_counter() - t0)
+                old_ok &= p_old.status == "optimal"
+                if p_new.objective is not None and p_old.objective is not None:
+                    diff = max(diff, abs(p_new.objective - p_old.objective))
+            print(f"  side by side on {len(new_t)} scenarios: median seconds fixing="
+                  f"{np.median(new_t):.3f} plain={np.median(old_t):.3f} (plain all optimal="
+                  f"{old_ok}); max |objective diff| = {diff:.3g}", flush=True)
+            out.append({"program": "per-scenario side by side", "scenarios": len(new_t),
+                        "median_fixing": round(float(np.median(new_t)), 4),
+                        "median_plain": round(float(np.median(old_t)), 4),
+                        "max_objective_diff": diff})
 
     alpha = 0.1
-    q = quantile_limits(sc, alpha)
-    t0 = time.perf_counter()
-    plan = solve_at(pb, q, duals=False, time_limit=args.limit)
-    out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., quantile", plan,
-                    time.perf_counter() - t0))
-    prog = chance_program(pb, sc, alpha)
-    sol = solve_program(prog, time_limit=args.limit)
-    out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., indicators", sol, sol.seconds,
-                    f"(cols={prog.n_cols}, rows={prog.n_rows})"))
-    if plan.objective is not None and sol.objective is not None:
-        print(f"  quantile vs indicators: |diff| = {abs(plan.objective - sol.objective):.3g}")
+    if "chance" not in skip:
+        q = quantile_limits(sc, alpha)
+        t0 = time.perf_counter()
+        plan = solve_at(pb, q, duals=False, time_limit=args.limit)
+        out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., quantile", plan,
+                        time.perf_counter() - t0))
+        prog = chance_program(pb, sc, alpha)
+        sol = solve_chance_program(prog, sc, alpha, time_limit=args.limit)
+        out.append(line(f"chance alpha={alpha}, {sc.n_scenarios} sc., indicators", sol, sol.seconds,
+                        f"(cols={prog.n_cols}, rows={prog.n_rows})"))
+        if plan.objective is not None and sol.objective is not None:
+            print(f"  quantile vs indicators: |diff| = {abs(plan.objective - sol.objective):.3g}")
 
-    pr = cluster_problem(replicates=10)
-    base = budget_scenarios(pr, args.scenarios // 10)
-    from formulations.stochastic_problem import cross_replicates
+    if "saa" not in skip:
+        pr = cluster_problem(replicates=10)
+        base = budget_scenarios(pr, args.scenarios // 10)
+        from formulations.stochastic_problem import cross_replicates
 
-    saa = cross_replicates(base, 10, first=1)
-    prog = chance_program(pr, saa, alpha)
-    sol = solve_program(prog, time_limit=args.limit)
-    out.append(line(f"chance alpha={alpha}, SAA {base.n_scenarios}x10 sc., indicators", sol,
-                    sol.seconds, f"(cols={prog.n_cols}, rows={prog.n_rows})"))
+        saa = cross_replicates(base, 10, first=1)
+        prog = chance_program(pr, saa, alpha)
+        sol = solve_chance_program(prog, saa, alpha, time_limit=args.limit)
+        out.append(line(f"chance alpha={alpha}, SAA {base.n_scenarios}x10 sc., indicators", sol,
+                        sol.seconds, f"(cols={prog.n_cols}, rows={prog.n_rows}, nodes="
+                        f"{sol.detail.get('nodes')}; incumbent from fixed indicators)"))
+        if args.compare:
+            plain = solve_program(prog, time_limit=args.limit)
+            out.append(line("  same, plain HiGHS (no incumbent)", plain, plain.seconds,
+                            f"(nodes={plain.detail.get('nodes')})"))
 
     for s in [int(x) for x in args.two_stage.split(",") if x]:
         sc_s = budget_scenarios(pb, s)

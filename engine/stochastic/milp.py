@@ -59,8 +59,12 @@ def solve_program(
     time_limit: float | None = None,
     threads: int | None = None,
     log: bool = False,
+    incumbent: np.ndarray | None = None,
 ) -> MilpSolution:
     """Solve to proven optimality (gap <= 1e-9 rel or 1e-6 abs) unless the time limit stops it.
+
+    ``incumbent`` (HiGHS only; ignored by OR-Tools) is a feasible x handed to the solver as its
+    starting solution.
 
     ``threads`` is left to the solver by default: HiGHS keeps one task scheduler per process and
     refuses a different thread count once it has started (the run then ends in ``kNotset``).
@@ -71,7 +75,8 @@ def solve_program(
         raise UsageError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
     start = time.perf_counter()
     if solver == "highs":
-        sol = _solve_highs(program, time_limit=time_limit, threads=threads, log=log)
+        sol = _solve_highs(program, time_limit=time_limit, threads=threads, log=log,
+                           incumbent=incumbent)
     else:
         sol = _solve_mathopt(program, time_limit=time_limit, threads=threads, log=log)
     return MilpSolution(
@@ -99,7 +104,8 @@ def _finish(
 
 
 def _solve_highs(
-    program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool
+    program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool,
+    incumbent: np.ndarray | None = None,
 ) -> MilpSolution:
     import highspy
 
@@ -126,6 +132,11 @@ def _solve_highs(
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    if incumbent is not None and is_mip:
+        start = highspy.HighsSolution()
+        start.col_value = np.asarray(incumbent, dtype=np.float64).tolist()
+        start.value_valid = True
+        h.setSolution(start)
     run_status = h.run()
     native = str(h.getModelStatus()).split(".")[-1]
     if run_status == highspy.HighsStatus.kError and native == "kNotset":
