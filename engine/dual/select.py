@@ -8,7 +8,8 @@ increments, brackets it between two efficiencies (Floyd-Rivest style), sums ever
 the bracket in one chunked pass and sorts only the bracket: O(NM) with a small constant, the
 weighted selection of Dyer (1984) / Zemel (1984) as numpy passes. ``method="sort"`` sorts all
 increments (O(NM log NM)); it is kept to measure against and for the budget frontier, which
-needs the whole order anyway.
+needs the whole order anyway. :func:`partial_order` is the same idea for many budgets at once
+(a budget sweep): the increments in an order that is exact only around every budget's cut.
 """
 
 from __future__ import annotations
@@ -155,3 +156,115 @@ def _finish(
         cost_taken=cost_taken, value_taken=value_taken + frac * float(dv[crit]),
         bracket_size=int(mid.size), passes=passes,
     )
+
+
+#: low bits of a positive float64 dropped to form a bucket key: 2**8 buckets per octave, so
+#: the efficiencies inside one bucket differ by less than 0.4 %
+BUCKET_SHIFT = 44
+
+
+@dataclass(frozen=True, eq=False)
+class PartialOrder:
+    """Increments in decreasing efficiency, exact only where budgets are cut.
+
+    ``order`` (flat indices of every real increment) runs through efficiency buckets from the
+    most to the least efficient; inside a bucket the order is arbitrary, except on the
+    ``sorted_spans`` ([start, end) positions), which are sorted by decreasing efficiency (stable,
+    so ties keep the flat order, as a full stable sort would). Every increment of an earlier
+    bucket is strictly more efficient than every increment of a later one, so a prefix of
+    ``order`` that ends inside a sorted span is a prefix of the full decreasing order.
+    """
+
+    order: np.ndarray
+    sorted_spans: np.ndarray
+    """(S, 2) int64 [start, end) positions of the sorted stretches, increasing"""
+    n_sorted: int
+    cost_before: np.ndarray
+    """(S,) total d_cost of the increments before each sorted span"""
+    value_before: np.ndarray
+    """(S,) total d_value of the increments before each sorted span"""
+
+
+def partial_order(
+    efficiency: np.ndarray, d_cost: np.ndarray, residuals: np.ndarray, *, after: int = 0,
+    d_value: np.ndarray | None = None,
+) -> PartialOrder:
+    """Order the increments just enough to cut at every residual budget in ``residuals``.
+
+    The multi-point weighted selection: the real efficiencies (all > 0) are bucketed by the
+    high bits of their float64 pattern (monotone for positive floats), one weighted bincount
+    gives the cost of every bucket, its cumulative sum locates the bucket where each residual
+    is crossed, and only those buckets (with one neighbour each side, against rounding at the
+    bucket edges, and the buckets holding the ``after`` increments that follow the cut) are
+    sorted. Grouping the increments by segment (alternate runs of sorted and unsorted buckets)
+    is one stable radix argsort of a uint8 key; nothing of size NM is sorted by value. With
+    more than 255 segments (or efficiencies that are not positive and finite) it falls back to
+    one full sort. Whether each cut really fell inside a sorted span is for the caller to
+    check on its own prefix sums (``cost_before`` and a cumulative sum over each span).
+    """
+    eff = efficiency.reshape(-1)
+    w = d_cost.reshape(-1)
+    real = np.flatnonzero(eff > -np.inf)
+    e = eff[real]
+    if e.size == 0 or not bool(e.min() > 0.0) or not bool(np.isfinite(e).all()):
+        return _full(real, e)
+    dv = _Product(eff, w) if d_value is None else d_value.reshape(-1)
+    key = e.view(np.int64) >> BUCKET_SHIFT
+    kmax = int(key.max())
+    b = kmax - key  # bucket 0 = the most efficient
+    del key
+    nb = int(b.max()) + 1
+    bucket_cost = np.bincount(b, weights=w[real], minlength=nb)
+    bucket_value = np.bincount(b, weights=dv[real], minlength=nb)
+    cum = np.cumsum(bucket_cost)
+    res = np.asarray(residuals, dtype=np.float64)
+    hit = np.searchsorted(cum, res[(res >= 0) & (res < cum[-1])], side="right")
+    last = hit
+    if after > 0:
+        count = np.cumsum(np.bincount(b, minlength=nb))
+        last = np.searchsorted(count, count[np.minimum(hit, nb - 1)] + after, side="left")
+    marked = np.zeros(nb + 2, dtype=bool)  # index shifted by one: buckets -1 .. nb
+    for h, z in zip(hit.tolist(), np.minimum(last, nb).tolist(), strict=True):
+        marked[h:z + 3] = True  # buckets h-1 .. z+1
+    marked = marked[1:-1]
+    # segments: each run of marked buckets one sorted segment, each run of unmarked one other
+    starts = np.flatnonzero(np.diff(np.concatenate([[-1], marked.astype(np.int8)])) != 0)
+    if starts.size > 255:
+        return _full(real, e)
+    del e
+    first = np.zeros(nb, dtype=np.int64)
+    first[starts] = 1
+    seg_of_bucket = (np.cumsum(first) - 1).astype(np.uint8)
+    seg = seg_of_bucket[b]
+    del b
+    grouped = np.argsort(seg, kind="stable")
+    counts = np.bincount(seg, minlength=starts.size)
+    del seg
+    # segment sums from the bucket sums (segments are runs of whole buckets)
+    cost_before = np.concatenate([[0.0], np.cumsum(np.add.reduceat(bucket_cost, starts))])
+    value_before = np.concatenate([[0.0], np.cumsum(np.add.reduceat(bucket_value, starts))])
+    order = real[grouped]
+    del grouped
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    spans = []
+    before: list[tuple[float, float]] = []
+    n_sorted = 0
+    for s in range(starts.size):
+        if not marked[starts[s]]:
+            continue
+        a, z = int(bounds[s]), int(bounds[s + 1])
+        if z > a:
+            part = order[a:z]
+            order[a:z] = part[np.argsort(-eff[part], kind="stable")]
+            spans.append((a, z))
+            before.append((float(cost_before[s]), float(value_before[s])))
+            n_sorted += z - a
+    sums = np.array(before, dtype=np.float64).reshape(-1, 2)
+    return PartialOrder(order, np.array(spans, dtype=np.int64).reshape(-1, 2), n_sorted,
+                        sums[:, 0].copy(), sums[:, 1].copy())
+
+
+def _full(real: np.ndarray, e: np.ndarray) -> PartialOrder:
+    order = real[np.argsort(-e, kind="stable")]
+    return PartialOrder(order, np.array([[0, order.size]], dtype=np.int64), int(order.size),
+                        np.zeros(1), np.zeros(1))
