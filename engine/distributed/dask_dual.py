@@ -434,7 +434,8 @@ def find_multiplier(
 
 def _write_out(client: Any, handles: list[Any], fparts: list[Any], spec: Spec,
                out: str) -> tuple[float, float]:
-    """Workers write part-XXXXX.parquet into a temporary sibling folder, renamed onto ``out``."""
+    """Workers write part-00000.parquet, part-00001.parquet, ... into a temporary sibling folder,
+    renamed onto ``out``."""
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

@@ -13,21 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
 from formulations.errors import UsageError
 from formulations.stochastic_programs import LinearProgram
 
 SOLVERS = ("highs", "ortools")
 
-# HiGHS model status name -> our status; anything else is "error".
-_HIGHS_STATUS: dict[str, Status] = {
-    "kOptimal": "optimal",
-    "kInfeasible": "infeasible",
-    "kTimeLimit": "time_limit",
-    "kIterationLimit": "time_limit",
-    "kSolutionLimit": "time_limit",
-    "kInterrupt": "time_limit",
-}
+# the one HiGHS status table of the project (anything it does not list is "error")
+_HIGHS_STATUS: dict[str, Status] = HIGHS_STATUS_MAP
 
 
 @dataclass(frozen=True, eq=False)
