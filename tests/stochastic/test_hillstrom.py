@@ -1,7 +1,8 @@
 """Cluster programs on a real RCT: Hillstrom e-mail (3 arms, spend outcome, 64,000 customers).
 
 No cost is in the data; we assume $0.10 per e-mail sent (no e-mail costs nothing), a documented
-assumption (docs/readme/stochastic.md). Skips cleanly when ../shared/data is absent.
+assumption (README, "Budget uncertainty and cluster programs"). Skips cleanly when
+../shared/data is absent.
 """
 
 from __future__ import annotations
