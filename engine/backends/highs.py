@@ -21,6 +21,8 @@ _MAXIMIZE = -1
 STATUS_MAP: dict[str, Status] = {
     "kOptimal": "optimal",
     "kInfeasible": "infeasible",
+    # every column is bounded (binaries, counts <= cluster size), so "unbounded" cannot happen
+    "kUnboundedOrInfeasible": "infeasible",
     "kTimeLimit": "time_limit",
     "kIterationLimit": "time_limit",
     "kSolutionLimit": "time_limit",
