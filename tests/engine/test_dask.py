@@ -23,15 +23,10 @@ from treatalloc.cli import main
 REL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client, LocalCluster
-
-    cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cl)
-    yield cl
-    client.close()
-    cl.close()
+@pytest.fixture
+def cluster(dask_client):
+    """The shared cluster, seen through what a user has of an existing one: its address."""
+    return dask_client.cluster
 
 
 def _same(a: float, b: float) -> bool:

@@ -17,28 +17,17 @@ from tests.engine.brute_force import brute_force
 from tests.engine.test_conformance import check_against_optimum, tiny_instances
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    c = Client(cl)
-    yield c
-    c.close()
-    cl.close()
-
-
 def one_budget(inst: Instance) -> Instance:
     return inst.replace(budgets=inst.budgets[:1], costs=inst.costs[:1], capacities=())
 
 
-def test_tiny_one_budget_instances_match_brute_force_and_in_memory_dual(client) -> None:
+def test_tiny_one_budget_instances_match_brute_force_and_in_memory_dual(dask_client) -> None:
     @settings(max_examples=40, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(inst=tiny_instances().map(one_budget))
     def prop(inst: Instance) -> None:
         truth = brute_force(inst)
-        res = solve(inst, "dual", options={"backend": "dask", "client": client})
+        res = solve(inst, "dual", options={"backend": "dask", "client": dask_client})
         assert res.solver == "dual-dask"
         check_against_optimum(inst, "dual", res, truth.objective)
         mem = solve(inst, "dual")
@@ -49,7 +38,7 @@ def test_tiny_one_budget_instances_match_brute_force_and_in_memory_dual(client) 
     prop()
 
 
-def test_several_budgets_are_refused_with_a_clear_error(client) -> None:
+def test_several_budgets_are_refused_with_a_clear_error(dask_client) -> None:
     inst = synthetic_instance(50, 3, 2, seed=0)
     with pytest.raises(UsageError, match="budget"):
-        solve(inst, "dual", options={"backend": "dask", "client": client})
+        solve(inst, "dual", options={"backend": "dask", "client": dask_client})
