@@ -7,6 +7,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -43,3 +47,14 @@ def atomic_write_with(target: str | os.PathLike[str], write: Callable[[Path], ob
     """Call ``write(tmp_path)`` and move the result onto ``target``."""
     with atomic_path(target) as tmp:
         write(tmp)
+
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def atomic_write_frame(df: pd.DataFrame, target: str | os.PathLike[str]) -> None:
+    """Write a DataFrame as CSV or Parquet by the target's suffix (one of TABLE_SUFFIXES)."""
+    if Path(target).suffix.lower() == ".csv":
+        atomic_write_with(target, lambda t: df.to_csv(t, index=False))
+    else:
+        atomic_write_with(target, lambda t: df.to_parquet(t, index=False))

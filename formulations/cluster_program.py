@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from formulations.atomic_write import atomic_write_text, atomic_write_with
+from formulations.atomic_write import atomic_write_frame, atomic_write_text
 from formulations.errors import InstanceError, UsageError
 from formulations.experiment_data import ExperimentData
 from formulations.instance import Budget, Scenario
@@ -310,10 +310,7 @@ def write_cluster_program(
     if program.merged:
         m["merged"] = dict(program.merged)
     df = program.table()
-    if table_format == "csv":
-        atomic_write_with(p.parent / table, lambda t: df.to_csv(t, index=False))
-    else:
-        atomic_write_with(p.parent / table, lambda t: df.to_parquet(t, index=False))
+    atomic_write_frame(df, p.parent / table)
     atomic_write_text(p, tomli_w.dumps(m))
     return p
 

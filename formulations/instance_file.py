@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from formulations.atomic_write import atomic_write_text, atomic_write_with
+from formulations.atomic_write import atomic_write_frame, atomic_write_text
 from formulations.distributions import discretise
 from formulations.errors import InstanceError, UsageError
 from formulations.instance import (
@@ -434,9 +434,6 @@ def write_instance(
         raise UsageError(f"table_format: expected 'csv' or 'parquet', got {table_format!r}")
     table_name = f"{p.stem}.{table_format}" if p.stem != "instance" else f"options.{table_format}"
     df = instance_table(instance)
-    if table_format == "csv":
-        atomic_write_with(p.parent / table_name, lambda t: df.to_csv(t, index=False))
-    else:
-        atomic_write_with(p.parent / table_name, lambda t: df.to_parquet(t, index=False))
+    atomic_write_frame(df, p.parent / table_name)
     atomic_write_text(p, tomli_w.dumps(manifest_dict(instance, table_name)))
     return p

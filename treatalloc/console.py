@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from formulations.atomic_write import atomic_write_with
+from formulations.atomic_write import TABLE_SUFFIXES, atomic_write_frame
 from formulations.errors import UsageError
 
 
@@ -55,13 +55,9 @@ def _convert(raw: str) -> Any:
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write CSV or Parquet by suffix, atomically."""
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        atomic_write_with(p, lambda t: df.to_csv(t, index=False))
-    elif suffix in (".parquet", ".pq"):
-        atomic_write_with(p, lambda t: df.to_parquet(t, index=False))
-    else:
+    if p.suffix.lower() not in TABLE_SUFFIXES:
         raise UsageError(f"--out {str(p)!r}: expected a .csv or .parquet file name")
+    atomic_write_frame(df, p)
 
 
 def fmt(x: float | None, digits: int = 10) -> str:
