@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +104,19 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InstanceError(str(p), "", f"cannot read: {_one_line(e)}") from None
 
 
-def read_table(path: Path, src: str) -> pd.DataFrame:
-    """Read a CSV, a Parquet file, or a folder of Parquet parts."""
+def read_table(path: Path, src: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV, a Parquet file, or a folder of Parquet parts.
+
+    ``text_columns`` (ids) are read from a CSV as text, as written: type inference would turn
+    the ids "007" and "7" into the same unit 7. Parquet keeps the types it stores.
+    """
     if not path.exists():
         raise InstanceError(src, "table", f"table file {str(path)!r} not found")
     try:
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if path.suffix.lower() in (".csv", ".gz", ".txt"):
-            return pd.read_csv(path)
+            return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
     except pd.errors.EmptyDataError:
         raise InstanceError(
             str(path), "", "the table is empty: expected a header and one row per (unit, option)"
@@ -279,7 +283,7 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     budgets, dists = _parse_budgets(src, m.get("budgets", []))
 
     table_path = p.parent / table_name
-    df = read_table(table_path, src)
+    df = read_table(table_path, src, text_columns=(cols.unit, cols.option))
     tsrc = str(table_path)
     needed = [cols.unit, cols.option, cols.value, *[b.column for b in budgets]]
     for c in needed:

@@ -96,6 +96,21 @@ def test_rows_need_not_be_grouped_by_unit(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(got, want)
 
 
+def test_csv_ids_are_read_as_written(tmp_path: Path) -> None:
+    """"007" and "7" are two units, and "01"/"1" two options: a CSV's ids are text, not numbers."""
+    (tmp_path / "t.csv").write_text(
+        "unit,option,value,cost\n007,01,1.0,1.0\n007,1,2.0,2.0\n7,01,3.0,1.0\n"
+    )
+    (tmp_path / "instance.toml").write_text(
+        'table = "t.csv"\nchoose = "at-most-one"\n'
+        '[[budgets]]\nname = "cash"\ncolumn = "cost"\nlimit = 2.0\n'
+    )
+    back = load_instance(tmp_path)
+    assert list(back.unit_ids) == ["007", "7"]
+    assert sorted(back.option_labels) == ["01", "1"]
+    assert back.n_units == 2 and back.offsets.tolist() == [0, 2, 3]
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     counts=st.lists(st.integers(1, 4), min_size=1, max_size=6),
