@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from formulations.errors import UsageError
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
-from formulations.stochastic_programs import PROB_SLACK, expected_response, max_spend
+from formulations.stochastic_programs import PROB_SLACK, RECOURSE, expected_response, max_spend
 
 
 def _base(problem: GroupedProblem, name: str) -> tuple[Any, Any]:
@@ -81,8 +82,17 @@ def chance_model(problem: GroupedProblem, scenarios: ScenarioSet, alpha: float) 
     return m
 
 
-def two_stage_model(problem: GroupedProblem, scenarios: ScenarioSet, penalty: float = 0.0) -> Any:
-    """First stage n; per scenario keep w[s,g,j] <= n[g,j], the rest cut back to the fallback."""
+def two_stage_model(
+    problem: GroupedProblem, scenarios: ScenarioSet, penalty: float = 0.0,
+    recourse: str = "shares",
+) -> Any:
+    """First stage n; per scenario keep w[s,g,j] <= n[g,j], the rest cut back to the fallback.
+
+    ``recourse="shares"`` makes w continuous, ``"counts"`` integer
+    (formulations.stochastic_programs explains the choice).
+    """
+    if recourse not in RECOURSE:
+        raise UsageError(f"recourse: expected one of {list(RECOURSE)}, got {recourse!r}")
     pyo, m = _base(problem, "two-stage plan with cut-back")
     p, lim, resp = scenarios.probability, scenarios.limits, scenarios.response
     fb = {g: int(problem.fallback[g]) for g in range(problem.n_groups)}
@@ -90,7 +100,8 @@ def two_stage_model(problem: GroupedProblem, scenarios: ScenarioSet, penalty: fl
     m.S = pyo.Set(initialize=range(scenarios.n_scenarios), doc="scenarios")
     m.KEEP = pyo.Set(dimen=2, initialize=[(g, j) for g, j in m.CELLS if j != fb[g]],
                      doc="cells a unit can be kept on (not the fallback)")
-    m.w = pyo.Var(m.S, m.KEEP, domain=pyo.NonNegativeIntegers,
+    m.w = pyo.Var(m.S, m.KEEP,
+                  domain=pyo.NonNegativeIntegers if recourse == "counts" else pyo.NonNegativeReals,
                   bounds=lambda _m, s, g, j: (0, size[g]), doc="units kept on option j")
     m.link = pyo.Constraint(m.S, m.KEEP, rule=lambda mm, s, g, j: mm.w[s, g, j] <= mm.n[g, j])
 

@@ -179,6 +179,7 @@ def mean_budget_plan(
 def recourse_values(
     problem: GroupedProblem, counts: np.ndarray, scenarios: ScenarioSet, *,
     solver: str = "highs", penalty: float = 0.0, time_limit: float | None = None,
+    recourse: str = "shares",
 ) -> tuple[np.ndarray, list[Status]]:
     """(S,) value of a fixed first-stage plan after the optimal cut-back in each scenario.
 
@@ -189,8 +190,25 @@ def recourse_values(
     statuses: list[Status] = []
     for s in range(scenarios.n_scenarios):
         one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
-        prog = two_stage_program(problem, one, penalty=penalty).fixed("n", counts)
+        prog = two_stage_program(problem, one, penalty=penalty,
+                                 recourse=recourse).fixed("n", counts)
         sol = solve_program(prog, solver, time_limit=time_limit)
+        statuses.append(sol.status)
+        out[s] = -math.inf if sol.objective is None else sol.objective
+    return out, statuses
+
+
+def _scenario_two_stage(
+    problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str, penalty: float,
+    time_limit: float | None,
+) -> tuple[np.ndarray, list[Status]]:
+    """(S,) optimum of the one-scenario two-stage program with share recourse, per scenario."""
+    out = np.empty(scenarios.n_scenarios)
+    statuses: list[Status] = []
+    for s in range(scenarios.n_scenarios):
+        one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
+        sol = solve_program(two_stage_program(problem, one, penalty=penalty, recourse="shares"),
+                            solver, time_limit=time_limit)
         statuses.append(sol.status)
         out[s] = -math.inf if sol.objective is None else sol.objective
     return out, statuses
@@ -298,8 +316,9 @@ def per_scenario(
     statuses = [p.status for p in plans] + [mean.status]
     eev = -math.inf
     if mean.counts is not None:
+        # whole-count cut-backs: the per-scenario plans are whole counts too, so VSS >= 0
         vals, st = recourse_values(problem, mean.counts, scenarios, solver=solver,
-                                   penalty=penalty, time_limit=time_limit)
+                                   penalty=penalty, time_limit=time_limit, recourse="counts")
         statuses += st
         eev = float(scenarios.probability @ vals)
     return PerScenarioPlan(
@@ -500,7 +519,8 @@ class TwoStagePlan:
     bound: float | None
     first_stage: np.ndarray | None
     recourse: np.ndarray | None
-    """(S, G, M) realised counts after the cut-back in each scenario."""
+    """(S, G, M) realised units per cell after the cut-back in each scenario (fractional where
+    the recourse is ``"shares"``: that many of the cell's units, drawn at random)."""
     scenario_values: np.ndarray | None
     mean_plan: Plan
     eev: float
@@ -517,15 +537,21 @@ def two_stage(
     scenarios: ScenarioSet,
     *,
     penalty: float = 0.0,
+    recourse: str = "shares",
     solver: str = "highs",
     time_limit: float | None = None,
     report: bool = True,
 ) -> TwoStagePlan:
-    """First stage before the budget is known, optimal cut-back per scenario; VSS and EVPI."""
+    """First stage before the budget is known, optimal cut-back per scenario; VSS and EVPI.
+
+    ``recourse``: ``"shares"`` (default; the cut-back is a continuous amount of each cell) or
+    ``"counts"`` (whole units; a much harder MILP, see formulations.stochastic_programs). EEV and
+    WS follow the same recourse rule, so VSS >= 0 and EVPI >= 0 hold for either.
+    """
     import time
 
     t0 = time.perf_counter()
-    prog = two_stage_program(problem, scenarios, penalty=penalty)
+    prog = two_stage_program(problem, scenarios, penalty=penalty, recourse=recourse)
     sol = solve_program(prog, solver, time_limit=time_limit)
     first = rec = svals = None
     if sol.x is not None:
@@ -541,16 +567,26 @@ def two_stage(
     if report:
         if mean.counts is not None:
             vals, st = recourse_values(problem, mean.counts, scenarios, solver=solver,
-                                       penalty=penalty, time_limit=time_limit)
+                                       penalty=penalty, time_limit=time_limit, recourse=recourse)
             statuses += st
             eev = float(scenarios.probability @ vals)
-        fit = _scenario_optima(problem, scenarios, solver=solver, time_limit=time_limit,
-                               duals=False)
-        statuses += [p.status for p in fit]
-        ws = float(scenarios.probability @ np.array([_value(p) for p in fit]))
+        if recourse == "counts":
+            # knowing the scenario, the best whole-count plan is never cut back
+            fit = _scenario_optima(problem, scenarios, solver=solver, time_limit=time_limit,
+                                   duals=False)
+            statuses += [p.status for p in fit]
+            ws = float(scenarios.probability @ np.array([_value(p) for p in fit]))
+        else:
+            # with shares, knowing the scenario still allows a fractional last cell, so WS is
+            # the one-scenario two-stage program (>= the whole-count optimum)
+            ws_vals, st = _scenario_two_stage(problem, scenarios, solver=solver,
+                                              penalty=penalty, time_limit=time_limit)
+            statuses += st
+            ws = float(scenarios.probability @ ws_vals)
     rp = -math.inf if sol.objective is None else sol.objective
     detail = dict(sol.detail)
-    detail.update(columns=prog.n_cols, rows=prog.n_rows, solve_seconds=sol.seconds)
+    detail.update(columns=prog.n_cols, rows=prog.n_rows, solve_seconds=sol.seconds,
+                  recourse=recourse)
     return TwoStagePlan(
         status=sol.status if sol.status != "optimal" else _worst(statuses),
         objective=sol.objective, bound=sol.bound, first_stage=first, recourse=rec,

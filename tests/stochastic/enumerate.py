@@ -87,12 +87,43 @@ def recourse_optimum(
     return best
 
 
-def two_stage_optimum(problem: GroupedProblem, sc: ScenarioSet, penalty: float = 0.0) -> float:
+def share_recourse_optimum(
+    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
+) -> float:
+    """Best value when any fraction of each first-stage cell may be cut back to the fallback: a
+    small LP over the kept amounts (scipy's linprog), independent of the program under test."""
+    from scipy.optimize import linprog
+
+    cells = [(g, j) for g in range(problem.n_groups) for j in range(problem.n_options)
+             if j != int(problem.fallback[g]) and first[g, j] > 0]
+    fb = problem.fallback
+    gi = np.arange(problem.n_groups)
+    base_value = float(problem.value[r][gi, fb] @ problem.sizes)
+    base_spend = problem.costs[r][:, gi, fb] @ problem.sizes  # (B,)
+    if not cells:
+        return base_value if fits(base_spend, limits) else -np.inf
+    dv = np.array([problem.value[r][g, j] - problem.value[r][g, fb[g]] for g, j in cells])
+    dc = np.array([[problem.costs[r][b, g, j] - problem.costs[r][b, g, fb[g]] for g, j in cells]
+                   for b in range(problem.n_budgets)])
+    ub = np.array([first[g, j] for g, j in cells])
+    res = linprog(-(dv + penalty), A_ub=dc, b_ub=limits - base_spend,
+                  bounds=list(zip(np.zeros_like(ub), ub, strict=True)), method="highs")
+    if res.status == 2:
+        return -np.inf
+    assert res.status == 0, res.message
+    return base_value - float(res.fun) - penalty * float(ub.sum())
+
+
+def two_stage_optimum(
+    problem: GroupedProblem, sc: ScenarioSet, penalty: float = 0.0, recourse: str = "counts"
+) -> float:
+    """Every integer first stage, each scenario's cut-back solved exactly (whole units by
+    enumeration, shares by an LP)."""
+    inner = recourse_optimum if recourse == "counts" else share_recourse_optimum
     best = -np.inf
     for n in all_plans(problem):
         ev = sum(
-            sc.probability[s] * recourse_optimum(problem, n, sc.limits[s], int(sc.response[s]),
-                                                 penalty)
+            sc.probability[s] * inner(problem, n, sc.limits[s], int(sc.response[s]), penalty)
             for s in range(sc.n_scenarios)
         )
         best = max(best, ev)

@@ -95,12 +95,14 @@ def test_chance_with_cost_replicates_matches_enumeration(seed: int) -> None:
         assert res.vss >= -1e-9 and res.evpi >= -1e-9
 
 
+@pytest.mark.parametrize("recourse", ["shares", "counts"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_two_stage_matches_enumeration(seed: int) -> None:
+def test_two_stage_matches_enumeration(seed: int, recourse: str) -> None:
     pb, sc = tiny(seed), scen(seed)
-    res = two_stage(pb, sc)
+    res = two_stage(pb, sc, recourse=recourse)
     assert res.status == "optimal"
-    assert close(res.objective, brute.two_stage_optimum(pb, sc))
+    assert res.detail["recourse"] == recourse
+    assert close(res.objective, brute.two_stage_optimum(pb, sc, recourse=recourse))
     assert res.vss >= -1e-9 and res.evpi >= -1e-9
     # realised allocations respect each scenario's budget and only cut back
     for s in range(sc.n_scenarios):
@@ -109,10 +111,29 @@ def test_two_stage_matches_enumeration(seed: int) -> None:
     assert close(float(sc.probability @ res.scenario_values), res.objective)
 
 
-def test_two_stage_penalty_matches_enumeration() -> None:
+@pytest.mark.parametrize("recourse", ["shares", "counts"])
+def test_two_stage_penalty_matches_enumeration(recourse: str) -> None:
     pb, sc = tiny(3), scen(3)
-    res = two_stage(pb, sc, penalty=0.7, report=False)
-    assert close(res.objective, brute.two_stage_optimum(pb, sc, penalty=0.7))
+    res = two_stage(pb, sc, penalty=0.7, report=False, recourse=recourse)
+    assert close(res.objective, brute.two_stage_optimum(pb, sc, penalty=0.7, recourse=recourse))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_share_recourse_bounds_whole_counts(seed: int) -> None:
+    """Shares relax whole counts: their optimum is an upper bound, and both recourse kinds keep
+    VSS >= 0 and EVPI >= 0 against their own EEV and WS."""
+    pb, sc = tiny(seed), scen(seed)
+    shares, counts = two_stage(pb, sc, recourse="shares"), two_stage(pb, sc, recourse="counts")
+    assert shares.objective >= counts.objective - 1e-9
+    for res in (shares, counts):
+        assert res.vss >= -1e-9 and res.evpi >= -1e-9
+    assert shares.ws >= counts.ws - 1e-9
+
+
+def test_unknown_recourse_is_refused() -> None:
+    pb, sc = tiny(0), scen(0)
+    with pytest.raises(UsageError, match="recourse: expected one of"):
+        two_stage_program(pb, sc, recourse="units")
 
 
 def test_two_budgets_match_enumeration() -> None:
@@ -120,8 +141,9 @@ def test_two_budgets_match_enumeration() -> None:
     ps = per_scenario(pb, sc)
     for s, plan in enumerate(ps.plans):
         assert close(plan.objective, brute.scenario_optimum(pb, sc.limits[s], 0))
-    ts = two_stage(pb, sc, report=False)
-    assert close(ts.objective, brute.two_stage_optimum(pb, sc))
+    for recourse in ("shares", "counts"):
+        ts = two_stage(pb, sc, report=False, recourse=recourse)
+        assert close(ts.objective, brute.two_stage_optimum(pb, sc, recourse=recourse))
     cc = chance_constrained(pb, sc, 0.3, method="indicators", report=False)
     assert close(cc.objective, brute.chance_optimum(pb, sc, 0.3))
 
@@ -161,6 +183,7 @@ def test_highs_and_ortools_agree(seed: int) -> None:
         deterministic_program(pb, sc.limits[0]),
         chance_program(pb, sc, 0.3),
         two_stage_program(pb, sc),
+        two_stage_program(pb, sc, recourse="counts"),
     ]
     for prog in programs:
         a = solve_program(prog, "highs")

@@ -46,6 +46,8 @@ def test_pyomo_models_equal_array_programs(seed: int) -> None:
         (deterministic_model(pb, sc.limits[1]), deterministic_program(pb, sc.limits[1])),
         (chance_model(pb, sc, 0.3), chance_program(pb, sc, 0.3)),
         (two_stage_model(pb, sc, penalty=0.5), two_stage_program(pb, sc, penalty=0.5)),
+        (two_stage_model(pb, sc, penalty=0.5, recourse="counts"),
+         two_stage_program(pb, sc, penalty=0.5, recourse="counts")),
     ]
     for model, prog in pairs:
         assert math.isclose(_pyomo_value(model), solve_program(prog).objective, rel_tol=1e-6,
