@@ -3,11 +3,11 @@
 Programs (issue 4, "Numbers"): per-scenario and chance-constrained with 200 budget scenarios,
 two-stage with 50 scenarios (each must prove optimality in <= 60 s), and how the two-stage time
 grows with 50, 100, 150, 200 scenarios, for both recourse kinds (``--recourse``: shares, the
-default of ``two_stage``, and whole counts, which HiGHS does not prove in minutes). The chance-constrained program is timed twice: by its
-exact reduction to a budget quantile and by the binary-indicator integer program (which must
-give the same value; HiGHS starts from the indicators-fixed incumbent,
-``solve_chance_program``); plus an SAA variant where costs vary by scenario (20 budget points x 10
-response replicates), where only the indicator program applies.
+default of ``two_stage``, and whole counts, which HiGHS does not prove in minutes). The
+chance-constrained program is timed twice: by its exact reduction to a budget quantile and by
+the binary-indicator integer program (which must give the same value; HiGHS starts from the
+indicators-fixed incumbent, ``solve_chance_program``); plus an SAA variant where costs vary by
+scenario (20 budget points x 10 response replicates), where only the indicator program applies.
 
     .venv/bin/python benchmarks/bench_stochastic.py [--two-stage 50,100,150,200] [--limit 600]
 
