@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.backend import Capabilities
-from engine.finalize import build_result
+from engine.finalize import build_result, limits_map
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.errors import UsageError
 from formulations.instance import Instance
@@ -117,6 +117,7 @@ class HighsBackend:
                 objective=None,
                 bound=float(info.objective_function_value),
                 seconds=0.0,
+                limits=limits_map(instance),
                 detail={**detail, "x": x} if options.get("return_x") else detail,
             )
         detail["nodes"] = int(info.mip_node_count)

@@ -216,6 +216,8 @@ def test_lp_relaxation_bounds_known_answers() -> None:
         lp = solve(inst, "highs", options={"relax": True})
         assert lp.status == "optimal" and lp.objective is None
         assert lp.bound is not None and lp.bound >= answer - 1e-6
+        # a bound, not an allocation: no usage, but the instance's limits are reported
+        assert lp.usage == {} and dict(lp.limits) == {b.name: b.limit for b in inst.budgets}
 
 
 # --- time limits ------------------------------------------------------------------------------
