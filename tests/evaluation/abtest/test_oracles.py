@@ -14,7 +14,7 @@ from evaluation.abtest.diff_in_means import diff_in_means
 from evaluation.abtest.lin import interacted_design, lin
 from evaluation.abtest.mlrate import mlrate
 from evaluation.abtest.ratio import arm_linearised, linearise, ratio_delta
-from evaluation.abtest.state import state_design, state_unguarded
+from evaluation.abtest.state import StateGuardWarning, state_design, state_unguarded
 from evaluation.abtest.t_regression import fit_t_regression, t_loglik
 from tests.conftest import shared_data
 
@@ -153,9 +153,12 @@ def test_ratio_pooled_linearisation_agrees_with_the_delta_method() -> None:
     lin_dim = diff_in_means(w, t)
     assert lin_dim.effect == pytest.approx(delta.effect, rel=0.02)
     assert lin_dim.se == pytest.approx(delta.se, rel=0.02)
-    # and every estimator runs on the ratio; DIM keeps the exact ratio difference
-    res = {r.method: r for r in analyze(orders, t, sessions[:, None], denominator=sessions,
-                                        predictor="ridge")}
+    # and every estimator runs on the ratio; DIM keeps the exact ratio difference. The
+    # linearised metric has a point mass (orders = 0), so STATE's guard falls back, with a warning
+    with pytest.warns(StateGuardWarning, match="point mass"):
+        res = {r.method: r for r in analyze(orders, t, sessions[:, None], denominator=sessions,
+                                            predictor="ridge")}
+    assert "fallback" in res["state"].detail
     assert res["dim"].effect == pytest.approx(delta.effect, rel=1e-12)
     for m in ("cuped", "lin", "cupac", "mlrate", "state"):
         assert abs(res[m].effect - delta.effect) < 0.5 * delta.se, m
