@@ -28,39 +28,17 @@ import numpy as np
 
 from engine.stochastic.milp import solve_program
 from engine.stochastic.plans import solve_at, solve_chance_program
-from formulations.distributions import discretise
-from formulations.stochastic_problem import GroupedProblem, grouped_problem, scenario_set
+from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 from formulations.stochastic_programs import chance_program, quantile_limits, two_stage_program
+from formulations.synthetic_clusters import lognormal_budget_scenarios, synthetic_cluster_problem
 
 
 def cluster_problem(k: int = 50, m: int = 8, replicates: int = 0, seed: int = 0) -> GroupedProblem:
-    """Synthetic cluster program: sizes 500..20,000, diminishing returns in cost, option 0 free.
-
-    Replicates perturb value and cost per cell by their sampling noise (bootstrap-like).
-    """
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(500, 20_000, k)
-    price = np.concatenate([[0.0], np.linspace(1.0, 3.0 * (m - 1), m - 1)])
-    cost = price[None, :] * rng.lognormal(0.0, 0.2, (k, 1))
-    scale = rng.lognormal(0.0, 0.6, (k, 1))
-    rate = rng.lognormal(np.log(0.3), 0.4, (k, 1))
-    value = scale * (1.0 - np.exp(-rate * cost)) + rng.normal(0, 0.01, (k, m))
-    value[:, 0] = 0.0
-    if replicates:
-        noise_v = rng.normal(0, 0.05, (replicates, k, m)) * scale[None]
-        noise_c = rng.lognormal(0, 0.05, (replicates, k, m))
-        v = np.concatenate([value[None], value[None] + noise_v])
-        v[:, :, 0] = 0.0
-        c = np.concatenate([cost[None], cost[None] * noise_c])[:, None]
-        return grouped_problem(v, c, sizes, [0.0], name=f"clusters_{k}x{m}")
-    return grouped_problem(value, cost, sizes, [0.0], name=f"clusters_{k}x{m}")
+    return synthetic_cluster_problem(k, m, replicates=replicates, seed=seed)
 
 
-def budget_scenarios(problem: GroupedProblem, points: int, sigma: float = 0.3):
-    full = float((problem.costs[0, 0].max(axis=1) * problem.sizes).sum())
-    vals, probs = discretise({"kind": "lognormal", "median": 0.3 * full, "sigma": sigma,
-                              "points": points})
-    return scenario_set(probs, vals)
+def budget_scenarios(problem: GroupedProblem, points: int) -> ScenarioSet:
+    return lognormal_budget_scenarios(problem, points)
 
 
 def line(name: str, sol, seconds: float, extra: str = "") -> dict:
@@ -82,6 +60,8 @@ def main() -> None:
     ap.add_argument("--two-stage", default="50,100,150,200")
     ap.add_argument("--recourse", default="shares,counts",
                     help="two-stage recourse kinds to time (comma list of shares, counts)")
+    ap.add_argument("--cutback", default="fallback",
+                    help="two-stage cut-back rules to time (comma list of fallback, cheaper)")
     ap.add_argument("--limit", type=float, default=600.0, help="time limit per program (s)")
     ap.add_argument("--scenarios", type=int, default=200)
     ap.add_argument("--compare", type=int, default=10,
@@ -159,15 +139,17 @@ def main() -> None:
             out.append(line("  same, plain HiGHS (no incumbent)", plain, plain.seconds,
                             f"(nodes={plain.detail.get('nodes')})"))
 
-    for recourse in [r for r in args.recourse.split(",") if r]:
-        for s in [int(x) for x in args.two_stage.split(",") if x]:
-            sc_s = budget_scenarios(pb, s)
-            prog = two_stage_program(pb, sc_s, recourse=recourse)
-            sol = solve_program(prog, time_limit=args.limit)
-            row = line(f"two-stage ({recourse} recourse), {s} scenarios", sol, sol.seconds,
-                       f"(cols={prog.n_cols}, integer={int(prog.integer.sum())}, "
-                       f"rows={prog.n_rows}, nodes={sol.detail.get('nodes')})")
-            out.append({**row, "recourse": recourse, "scenarios": s})
+    for cutback in [c for c in args.cutback.split(",") if c]:
+        for recourse in [r for r in args.recourse.split(",") if r]:
+            for s in [int(x) for x in args.two_stage.split(",") if x]:
+                sc_s = budget_scenarios(pb, s)
+                prog = two_stage_program(pb, sc_s, recourse=recourse, cutback=cutback)
+                sol = solve_program(prog, time_limit=args.limit)
+                label = f"two-stage ({recourse}, to {cutback}), {s} scenarios"
+                row = line(label, sol, sol.seconds,
+                           f"(cols={prog.n_cols}, integer={int(prog.integer.sum())}, "
+                           f"rows={prog.n_rows}, nodes={sol.detail.get('nodes')})")
+                out.append({**row, "recourse": recourse, "cutback": cutback, "scenarios": s})
     print(json.dumps(out, default=float))
 
 

@@ -26,6 +26,9 @@ replicate r(s); n_gj = units of group g on option j.
   program a hard MILP: on K = 50, M = 8 with 50 scenarios HiGHS does not prove the 1e-9 gap in
   120 s with counts (gap 2.4e-7) and proves it in about 1.4 s with shares
   (benchmarks/bench_stochastic.py). The shares optimum is an upper bound on the counts optimum.
+  ``cutback="cheaper"`` widens the recourse from "back to the fallback" to "down to any option
+  that costs no more on every budget and replicate, and strictly less on one" (a 20% coupon
+  downgraded to a 10% one), with flows y_s(g, j->j') <= n_gj out of each first-stage cell.
 * ``violation_program``  the 0-1 knapsack over scenarios that gives the perfect-information
   value of the chance-constrained program (see ``engine.stochastic.report``).
 """
@@ -46,6 +49,8 @@ PROB_SLACK = 1e-9
 
 #: the two-stage recourse kinds (see the module docstring); the first is the default
 RECOURSE = ("shares", "counts")
+#: where a two-stage cut-back may move a unit: the group's fallback, or any cheaper option
+CUTBACK = ("fallback", "cheaper")
 
 
 @dataclass(frozen=True, eq=False)
@@ -340,6 +345,7 @@ def two_stage_program(
     *,
     penalty: float = 0.0,
     recourse: str = "shares",
+    cutback: str = "fallback",
     name: str = "two-stage",
 ) -> LinearProgram:
     """First-stage counts n, per-scenario kept amounts w_s (cut-back to the fallback option).
@@ -353,6 +359,8 @@ def two_stage_program(
         raise UsageError(f"penalty: expected >= 0, got {penalty!r}")
     if recourse not in RECOURSE:
         raise UsageError(f"recourse: expected one of {list(RECOURSE)}, got {recourse!r}")
+    if cutback not in CUTBACK:
+        raise UsageError(f"cutback: expected one of {list(CUTBACK)}, got {cutback!r}")
     _check_replicates(problem, scenarios)
     fb_opts = np.unique(problem.fallback)
     if np.any(np.isfinite(problem.capacities[fb_opts])):
@@ -360,6 +368,9 @@ def two_stage_program(
             "two-stage: a capacity on a fallback option would make cut-backs infeasible; "
             f"remove the capacity on {[problem.option_labels[j] for j in fb_opts]}"
         )
+    if cutback == "cheaper":
+        return _downgrade_program(problem, scenarios, penalty=penalty, recourse=recourse,
+                                  name=name)
     g, m, nb = problem.n_groups, problem.n_options, problem.n_budgets
     s = scenarios.n_scenarios
     n = g * m
@@ -407,12 +418,106 @@ def two_stage_program(
         col_blocks={"n": (0, n, (g, m)), "w": (n, n + k, (s, q))},
         row_blocks=rows.blocks,
         constant=constant,
-        info={"cells": cells, "penalty": penalty, "recourse": recourse},
+        info={"cells": cells, "penalty": penalty, "recourse": recourse, "cutback": "fallback"},
+    )
+
+
+def downgrade_pairs(problem: GroupedProblem) -> np.ndarray:
+    """(P, 3) the moves (g, j, j') a ``cutback="cheaper"`` recourse may make.
+
+    j -> fallback for every valid j != fallback (as ``cutback="fallback"``, so the wider recourse
+    is never worse), plus j -> j' where j' costs no more than j on every budget and replicate and
+    strictly less on at least one. Options with a capacity are never a destination (a downgrade
+    could break the capacity).
+    """
+    c = problem.costs  # (R, B, G, M)
+    le = np.all(c[..., :, None] <= c[..., None, :], axis=(0, 1))  # (G, j', j): c_j' <= c_j
+    lt = np.any(c[..., :, None] < c[..., None, :], axis=(0, 1))
+    ok = np.transpose(le & lt, (0, 2, 1))  # (G, j, j')
+    g = problem.n_groups
+    to_fb = np.zeros_like(ok)
+    to_fb[np.arange(g), :, problem.fallback] = True
+    ok = ok | to_fb
+    ok &= problem.valid[:, :, None] & problem.valid[:, None, :]
+    ok[:, np.arange(problem.n_options), np.arange(problem.n_options)] = False
+    ok[:, :, np.isfinite(problem.capacities)] = False
+    return np.argwhere(ok)
+
+
+def _downgrade_program(
+    problem: GroupedProblem, scenarios: ScenarioSet, *, penalty: float, recourse: str, name: str,
+) -> LinearProgram:
+    """Two-stage program whose recourse moves units down to cheaper options (``downgrade_pairs``).
+
+    Columns: n (G*M first-stage counts), y (S, P) units moved along pair p in scenario s.
+    Realised counts r_sgj = n_gj - (moves out of (g, j)) + (moves into (g, j)).
+    """
+    g, m, nb = problem.n_groups, problem.n_options, problem.n_budgets
+    s = scenarios.n_scenarios
+    n = g * m
+    pairs = downgrade_pairs(problem)
+    npairs = pairs.shape[0]
+    pg, pj, pt = pairs[:, 0], pairs[:, 1], pairs[:, 2]
+    src = pg * m + pj  # the first-stage cell a move leaves
+    p = scenarios.probability
+    resp = scenarios.response
+    v = problem.value[resp]  # (S, G, M)
+    c = problem.costs[resp]  # (S, B, G, M)
+    dv = v[:, pg, pt] - v[:, pg, pj]  # (S, P)
+    dc = c[:, :, pg, pt] - c[:, :, pg, pj]  # (S, B, P)
+    vbar = np.tensordot(p, v, axes=1)  # (G, M) the first stage's expected value
+
+    rows = _Rows()
+    _assignment_rows(problem, rows)
+    k = s * npairs
+    ycol = n + np.arange(k)
+    # moves out of each (s, g, j): sum_p y_sp - n_gj <= 0, one row per (s, source cell)
+    cells, local = np.unique(src, return_inverse=True)
+    nc = cells.size
+    out_rows = (np.arange(s)[:, None] * nc + local[None, :]).reshape(-1)
+    rows.add("outflow",
+             np.concatenate([out_rows, np.arange(s * nc)]),
+             np.concatenate([ycol, np.tile(cells, s)]),
+             np.concatenate([np.ones(k), -np.ones(s * nc)]),
+             np.full(s * nc, -np.inf), np.zeros(s * nc))
+    # budget per (s, b): sum c_sbgj n_gj + sum_p dc_sbp y_sp <= L_sb
+    br_n = np.repeat(np.arange(s * nb), n)
+    bc_n = np.tile(np.arange(n), s * nb)
+    br_y = np.repeat(np.arange(s * nb), npairs)
+    bc_y = n + np.repeat(np.arange(s), nb * npairs) * npairs + np.tile(np.arange(npairs), s * nb)
+    rows.add("budget", np.concatenate([br_n, br_y]), np.concatenate([bc_n, bc_y]),
+             np.concatenate([c.reshape(-1), dc.reshape(-1)]),
+             np.full(s * nb, -np.inf), scenarios.limits.reshape(-1))
+    lo, up = rows.bounds()
+    return LinearProgram(
+        name=name,
+        c=np.concatenate([np.where(problem.valid, vbar, 0.0).reshape(-1),
+                          (p[:, None] * (dv - penalty)).reshape(-1)]),
+        A=rows.matrix(n + k),
+        row_lower=lo,
+        row_upper=up,
+        col_lower=np.zeros(n + k),
+        col_upper=np.concatenate([_count_bounds(problem),
+                                  np.tile(problem.sizes[pg].astype(float), s)]),
+        integer=np.concatenate([np.ones(n, dtype=bool), np.full(k, recourse == "counts")]),
+        col_blocks={"n": (0, n, (g, m)), "y": (n, n + k, (s, npairs))},
+        row_blocks=rows.blocks,
+        info={"pairs": pairs, "penalty": penalty, "recourse": recourse, "cutback": "cheaper"},
     )
 
 
 def recourse_counts(program: LinearProgram, problem: GroupedProblem, x: np.ndarray) -> np.ndarray:
     """(S, G, M) the realised counts per scenario of a two-stage solution x."""
+    if program.info.get("cutback") == "cheaper":
+        pairs = np.asarray(program.info["pairs"])
+        y = program.block(x, "y")  # (S, P)
+        first = program.block(x, "n")
+        real = np.repeat(first[None].astype(np.float64), y.shape[0], axis=0)
+        sidx = np.repeat(np.arange(y.shape[0]), pairs.shape[0])
+        gg, jj, tt = (np.tile(pairs[:, i], y.shape[0]) for i in range(3))
+        np.add.at(real, (sidx, gg, jj), -y.reshape(-1))
+        np.add.at(real, (sidx, gg, tt), y.reshape(-1))
+        return real
     cells = np.asarray(program.info["cells"])
     w = program.block(x, "w")
     s = w.shape[0]
@@ -423,6 +528,15 @@ def recourse_counts(program: LinearProgram, problem: GroupedProblem, x: np.ndarr
     kept = out.sum(axis=2)
     out[:, np.arange(g), problem.fallback] = problem.sizes[None, :] - kept
     return out
+
+
+def recourse_moves(program: LinearProgram, x: np.ndarray) -> np.ndarray:
+    """(S,) units moved by the cut-back in each scenario of a two-stage solution x."""
+    if program.info.get("cutback") == "cheaper":
+        return np.asarray(program.block(x, "y").sum(axis=1), dtype=np.float64)
+    cells = np.asarray(program.info["cells"])
+    first = program.block(x, "n").reshape(-1)[cells]
+    return np.asarray((first[None, :] - program.block(x, "w")).sum(axis=1), dtype=np.float64)
 
 
 def violation_program(

@@ -14,7 +14,14 @@ import numpy as np
 
 from formulations.errors import UsageError
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
-from formulations.stochastic_programs import PROB_SLACK, RECOURSE, expected_response, max_spend
+from formulations.stochastic_programs import (
+    CUTBACK,
+    PROB_SLACK,
+    RECOURSE,
+    downgrade_pairs,
+    expected_response,
+    max_spend,
+)
 
 
 def _base(problem: GroupedProblem, name: str) -> tuple[Any, Any]:
@@ -84,15 +91,20 @@ def chance_model(problem: GroupedProblem, scenarios: ScenarioSet, alpha: float) 
 
 def two_stage_model(
     problem: GroupedProblem, scenarios: ScenarioSet, penalty: float = 0.0,
-    recourse: str = "shares",
+    recourse: str = "shares", cutback: str = "fallback",
 ) -> Any:
     """First stage n; per scenario keep w[s,g,j] <= n[g,j], the rest cut back to the fallback.
 
     ``recourse="shares"`` makes w continuous, ``"counts"`` integer
-    (formulations.stochastic_programs explains the choice).
+    (formulations.stochastic_programs explains the choice). ``cutback="cheaper"`` gives the
+    downgrade model instead (``downgrade_model``).
     """
     if recourse not in RECOURSE:
         raise UsageError(f"recourse: expected one of {list(RECOURSE)}, got {recourse!r}")
+    if cutback not in CUTBACK:
+        raise UsageError(f"cutback: expected one of {list(CUTBACK)}, got {cutback!r}")
+    if cutback == "cheaper":
+        return downgrade_model(problem, scenarios, penalty, recourse)
     pyo, m = _base(problem, "two-stage plan with cut-back")
     p, lim, resp = scenarios.probability, scenarios.limits, scenarios.response
     fb = {g: int(problem.fallback[g]) for g in range(problem.n_groups)}
@@ -119,6 +131,51 @@ def two_stage_model(
         expr=sum(
             float(p[s]) * (realised(m, s, problem.value[resp[s]])
                            - penalty * sum(m.n[g, j] - m.w[s, g, j] for g, j in m.KEEP))
+            for s in m.S
+        ),
+        sense=pyo.maximize,
+    )
+    return m
+
+
+def downgrade_model(
+    problem: GroupedProblem, scenarios: ScenarioSet, penalty: float = 0.0,
+    recourse: str = "shares",
+) -> Any:
+    """First stage n; per scenario move y[s,g,j,t] <= n[g,j] units from option j down to a cheaper
+    option t (``downgrade_pairs``); realised units r = n - moves out + moves in."""
+    pyo, m = _base(problem, "two-stage plan with downgrades")
+    p, lim, resp = scenarios.probability, scenarios.limits, scenarios.response
+    size = {g: int(problem.sizes[g]) for g in range(problem.n_groups)}
+    m.S = pyo.Set(initialize=range(scenarios.n_scenarios), doc="scenarios")
+    m.MOVES = pyo.Set(dimen=3, initialize=[tuple(int(a) for a in row)
+                                           for row in downgrade_pairs(problem)],
+                      doc="(group, from option, to cheaper option)")
+    m.y = pyo.Var(m.S, m.MOVES,
+                  domain=pyo.NonNegativeIntegers if recourse == "counts" else pyo.NonNegativeReals,
+                  bounds=lambda _m, s, g, j, t: (0, size[g]), doc="units moved from j to t")
+    m.outflow = pyo.Constraint(
+        m.S, m.CELLS,
+        rule=lambda mm, s, g, j: sum(mm.y[s, g, a, t] for (gg, a, t) in mm.MOVES
+                                     if gg == g and a == j) <= mm.n[g, j],
+        doc="only units on j in the first stage can leave j",
+    )
+
+    def realised(mm: Any, s: int, g: int, j: int) -> Any:
+        out = sum(mm.y[s, g, j, t] for (gg, a, t) in mm.MOVES if gg == g and a == j)
+        into = sum(mm.y[s, g, a, j] for (gg, a, t) in mm.MOVES if gg == g and t == j)
+        return mm.n[g, j] - out + into
+
+    m.budget = pyo.Constraint(
+        m.S, m.B,
+        rule=lambda mm, s, b: sum(float(problem.costs[resp[s], b, g, j]) * realised(mm, s, g, j)
+                                  for g, j in mm.CELLS) <= float(lim[s, b]),
+    )
+    m.value = pyo.Objective(
+        expr=sum(
+            float(p[s]) * (sum(float(problem.value[resp[s], g, j]) * realised(m, s, g, j)
+                               for g, j in m.CELLS)
+                           - penalty * sum(m.y[s, g, j, t] for g, j, t in m.MOVES))
             for s in m.S
         ),
         sense=pyo.maximize,

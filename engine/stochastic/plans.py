@@ -46,6 +46,7 @@ from formulations.stochastic_programs import (
     plan_value,
     quantile_limits,
     recourse_counts,
+    recourse_moves,
     two_stage_program,
     violation_program,
 )
@@ -179,7 +180,7 @@ def mean_budget_plan(
 def recourse_values(
     problem: GroupedProblem, counts: np.ndarray, scenarios: ScenarioSet, *,
     solver: str = "highs", penalty: float = 0.0, time_limit: float | None = None,
-    recourse: str = "shares",
+    recourse: str = "shares", cutback: str = "fallback",
 ) -> tuple[np.ndarray, list[Status]]:
     """(S,) value of a fixed first-stage plan after the optimal cut-back in each scenario.
 
@@ -190,8 +191,8 @@ def recourse_values(
     statuses: list[Status] = []
     for s in range(scenarios.n_scenarios):
         one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
-        prog = two_stage_program(problem, one, penalty=penalty,
-                                 recourse=recourse).fixed("n", counts)
+        prog = two_stage_program(problem, one, penalty=penalty, recourse=recourse,
+                                 cutback=cutback).fixed("n", counts)
         sol = solve_program(prog, solver, time_limit=time_limit)
         statuses.append(sol.status)
         out[s] = -math.inf if sol.objective is None else sol.objective
@@ -200,15 +201,15 @@ def recourse_values(
 
 def _scenario_two_stage(
     problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str, penalty: float,
-    time_limit: float | None,
+    time_limit: float | None, cutback: str = "fallback",
 ) -> tuple[np.ndarray, list[Status]]:
     """(S,) optimum of the one-scenario two-stage program with share recourse, per scenario."""
     out = np.empty(scenarios.n_scenarios)
     statuses: list[Status] = []
     for s in range(scenarios.n_scenarios):
         one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
-        sol = solve_program(two_stage_program(problem, one, penalty=penalty, recourse="shares"),
-                            solver, time_limit=time_limit)
+        prog = two_stage_program(problem, one, penalty=penalty, recourse="shares", cutback=cutback)
+        sol = solve_program(prog, solver, time_limit=time_limit)
         statuses.append(sol.status)
         out[s] = -math.inf if sol.objective is None else sol.objective
     return out, statuses
@@ -538,6 +539,7 @@ def two_stage(
     *,
     penalty: float = 0.0,
     recourse: str = "shares",
+    cutback: str = "fallback",
     solver: str = "highs",
     time_limit: float | None = None,
     report: bool = True,
@@ -545,21 +547,23 @@ def two_stage(
     """First stage before the budget is known, optimal cut-back per scenario; VSS and EVPI.
 
     ``recourse``: ``"shares"`` (default; the cut-back is a continuous amount of each cell) or
-    ``"counts"`` (whole units; a much harder MILP, see formulations.stochastic_programs). EEV and
-    WS follow the same recourse rule, so VSS >= 0 and EVPI >= 0 hold for either.
+    ``"counts"`` (whole units; a much harder MILP, see formulations.stochastic_programs).
+    ``cutback``: ``"fallback"`` (default; units go back to the group's cheapest option) or
+    ``"cheaper"`` (down to any cheaper option, e.g. a smaller coupon). EEV and WS follow the same
+    rules, so VSS >= 0 and EVPI >= 0 hold for every combination.
     """
     import time
 
     t0 = time.perf_counter()
-    prog = two_stage_program(problem, scenarios, penalty=penalty, recourse=recourse)
+    prog = two_stage_program(problem, scenarios, penalty=penalty, recourse=recourse,
+                             cutback=cutback)
     sol = solve_program(prog, solver, time_limit=time_limit)
     first = rec = svals = None
     if sol.x is not None:
         first = prog.block(sol.x, "n")
         rec = recourse_counts(prog, problem, sol.x)
         v = problem.value[scenarios.response]
-        moved = (first[None] - rec).clip(min=0).sum(axis=2)  # units cut back per (s, g)
-        svals = np.einsum("sgm,sgm->s", v, rec) - penalty * moved.sum(axis=1)
+        svals = np.einsum("sgm,sgm->s", v, rec) - penalty * recourse_moves(prog, sol.x)
     statuses: list[Status] = [sol.status]
     mean = mean_budget_plan(problem, scenarios, solver=solver, time_limit=time_limit)
     statuses.append(mean.status)
@@ -567,7 +571,8 @@ def two_stage(
     if report:
         if mean.counts is not None:
             vals, st = recourse_values(problem, mean.counts, scenarios, solver=solver,
-                                       penalty=penalty, time_limit=time_limit, recourse=recourse)
+                                       penalty=penalty, time_limit=time_limit, recourse=recourse,
+                                       cutback=cutback)
             statuses += st
             eev = float(scenarios.probability @ vals)
         if recourse == "counts":
@@ -580,13 +585,14 @@ def two_stage(
             # with shares, knowing the scenario still allows a fractional last cell, so WS is
             # the one-scenario two-stage program (>= the whole-count optimum)
             ws_vals, st = _scenario_two_stage(problem, scenarios, solver=solver,
-                                              penalty=penalty, time_limit=time_limit)
+                                              penalty=penalty, time_limit=time_limit,
+                                              cutback=cutback)
             statuses += st
             ws = float(scenarios.probability @ ws_vals)
     rp = -math.inf if sol.objective is None else sol.objective
     detail = dict(sol.detail)
     detail.update(columns=prog.n_cols, rows=prog.n_rows, solve_seconds=sol.seconds,
-                  recourse=recourse)
+                  recourse=recourse, cutback=cutback)
     return TwoStagePlan(
         status=sol.status if sol.status != "optimal" else _worst(statuses),
         objective=sol.objective, bound=sol.bound, first_stage=first, recourse=rec,

@@ -114,12 +114,78 @@ def share_recourse_optimum(
     return base_value - float(res.fun) - penalty * float(ub.sum())
 
 
+def cheaper_targets(problem: GroupedProblem, g: int, j: int) -> list[int]:
+    """Options a unit of group g on option j may be downgraded to, written out by loops: the
+    fallback, and any valid uncapped option costing no more on every (replicate, budget) and
+    strictly less on one."""
+    out = []
+    for t in range(problem.n_options):
+        if t == j or not problem.valid[g, t] or np.isfinite(problem.capacities[t]):
+            continue
+        cj = problem.costs[:, :, g, j]
+        ct = problem.costs[:, :, g, t]
+        if t == int(problem.fallback[g]) or (np.all(ct <= cj) and np.any(ct < cj)):
+            out.append(t)
+    return out
+
+
+def downgrade_recourse_optimum(
+    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
+) -> float:
+    """Whole units: every unit either stays or moves to one of its cheaper targets."""
+    units = [(g, j) for g in range(problem.n_groups) for j in range(problem.n_options)
+             for _ in range(int(first[g, j]))]
+    options = [[j, *cheaper_targets(problem, g, j)] for g, j in units]
+    best = -np.inf
+    for dest in itertools.product(*options):
+        n = np.zeros_like(first)
+        for (g, _), t in zip(units, dest, strict=True):
+            n[g, t] += 1
+        moved = sum(t != j for (_, j), t in zip(units, dest, strict=True))
+        if fits(spend_of(problem, n, r), limits):
+            best = max(best, value_of(problem, n, r) - penalty * moved)
+    return best
+
+
+def downgrade_share_optimum(
+    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
+) -> float:
+    """Shares: an LP over the amounts moved along each (g, j -> t), built by loops."""
+    from scipy.optimize import linprog
+
+    moves = [(g, j, t) for g in range(problem.n_groups) for j in range(problem.n_options)
+             if first[g, j] > 0 for t in cheaper_targets(problem, g, j)]
+    base_value = value_of(problem, first, r)
+    base_spend = spend_of(problem, first, r)
+    if not moves:
+        return base_value if fits(base_spend, limits) else -np.inf
+    gain = np.array([problem.value[r][g, t] - problem.value[r][g, j] - penalty
+                     for g, j, t in moves])
+    dc = np.array([[problem.costs[r][b, g, t] - problem.costs[r][b, g, j] for g, j, t in moves]
+                   for b in range(problem.n_budgets)])
+    sources = sorted({(g, j) for g, j, _ in moves})
+    out = np.array([[1.0 if (g, j) == src else 0.0 for g, j, _ in moves] for src in sources])
+    res = linprog(-gain, A_ub=np.vstack([dc, out]),
+                  b_ub=np.concatenate([limits - base_spend, [first[g, j] for g, j in sources]]),
+                  bounds=[(0, None)] * len(moves), method="highs")
+    if res.status == 2:
+        return -np.inf
+    assert res.status == 0, res.message
+    return base_value - float(res.fun)
+
+
 def two_stage_optimum(
-    problem: GroupedProblem, sc: ScenarioSet, penalty: float = 0.0, recourse: str = "counts"
+    problem: GroupedProblem, sc: ScenarioSet, penalty: float = 0.0, recourse: str = "counts",
+    cutback: str = "fallback",
 ) -> float:
     """Every integer first stage, each scenario's cut-back solved exactly (whole units by
     enumeration, shares by an LP)."""
-    inner = recourse_optimum if recourse == "counts" else share_recourse_optimum
+    inner = {
+        ("counts", "fallback"): recourse_optimum,
+        ("shares", "fallback"): share_recourse_optimum,
+        ("counts", "cheaper"): downgrade_recourse_optimum,
+        ("shares", "cheaper"): downgrade_share_optimum,
+    }[(recourse, cutback)]
     best = -np.inf
     for n in all_plans(problem):
         ev = sum(

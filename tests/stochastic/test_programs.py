@@ -130,10 +130,32 @@ def test_share_recourse_bounds_whole_counts(seed: int) -> None:
     assert shares.ws >= counts.ws - 1e-9
 
 
+@pytest.mark.parametrize("recourse", ["shares", "counts"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_downgrade_cutback_matches_enumeration(seed: int, recourse: str) -> None:
+    """cutback="cheaper": units may move down to any cheaper option, not only the fallback."""
+    pb, sc = tiny(seed), scen(seed)
+    res = two_stage(pb, sc, recourse=recourse, cutback="cheaper", penalty=0.3)
+    assert res.status == "optimal" and res.detail["cutback"] == "cheaper"
+    assert close(res.objective, brute.two_stage_optimum(pb, sc, penalty=0.3, recourse=recourse,
+                                                        cutback="cheaper"))
+    assert res.vss >= -1e-9 and res.evpi >= -1e-9
+    assert close(float(sc.probability @ res.scenario_values), res.objective)
+    # wider recourse, never worse; realised counts keep each group's size and fit each budget
+    narrow = two_stage(pb, sc, recourse=recourse, penalty=0.3, report=False)
+    assert res.objective >= narrow.objective - 1e-9
+    assert np.allclose(res.recourse.sum(axis=2), pb.sizes[None, :])
+    assert res.recourse.min() >= -1e-9
+    for s in range(sc.n_scenarios):
+        assert np.all(np.einsum("bgm,gm->b", pb.costs[0], res.recourse[s]) <= sc.limits[s] + 1e-9)
+
+
 def test_unknown_recourse_is_refused() -> None:
     pb, sc = tiny(0), scen(0)
     with pytest.raises(UsageError, match="recourse: expected one of"):
         two_stage_program(pb, sc, recourse="units")
+    with pytest.raises(UsageError, match="cutback: expected one of"):
+        two_stage_program(pb, sc, cutback="down")
 
 
 def test_two_budgets_match_enumeration() -> None:
@@ -184,6 +206,7 @@ def test_highs_and_ortools_agree(seed: int) -> None:
         chance_program(pb, sc, 0.3),
         two_stage_program(pb, sc),
         two_stage_program(pb, sc, recourse="counts"),
+        two_stage_program(pb, sc, recourse="counts", cutback="cheaper"),
     ]
     for prog in programs:
         a = solve_program(prog, "highs")

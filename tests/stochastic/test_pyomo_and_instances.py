@@ -48,6 +48,10 @@ def test_pyomo_models_equal_array_programs(seed: int) -> None:
         (two_stage_model(pb, sc, penalty=0.5), two_stage_program(pb, sc, penalty=0.5)),
         (two_stage_model(pb, sc, penalty=0.5, recourse="counts"),
          two_stage_program(pb, sc, penalty=0.5, recourse="counts")),
+        (two_stage_model(pb, sc, penalty=0.5, cutback="cheaper"),
+         two_stage_program(pb, sc, penalty=0.5, cutback="cheaper")),
+        (two_stage_model(pb, sc, penalty=0.5, recourse="counts", cutback="cheaper"),
+         two_stage_program(pb, sc, penalty=0.5, recourse="counts", cutback="cheaper")),
     ]
     for model, prog in pairs:
         assert math.isclose(_pyomo_value(model), solve_program(prog).objective, rel_tol=1e-6,
