@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.backend import Capabilities
+from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.assignment import evaluate
@@ -50,11 +51,14 @@ STATUS_MAP: dict[str, Status] = {
 SolverOptionNames = tuple[str, str, str, dict[str, Any]]
 OPTION_NAMES: dict[str, SolverOptionNames] = {
     # HiGHS' default primal feasibility (1e-7) lets rounded x overspend a budget by more than
-    # the project's 1e-9, so tighten it as the highs backend does
+    # the project's 1e-9, so tighten it as the highs backend does (and its integrality tolerance
+    # to MIP_FEASIBILITY_TOL, not further: see engine.backends.highs)
     "appsi_highs": ("mip_rel_gap", "mip_abs_gap", "time_limit",
-                    {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}),
+                    {"mip_feasibility_tolerance": MIP_FEASIBILITY_TOL,
+                     "primal_feasibility_tolerance": 1e-9}),
     "highs": ("mip_rel_gap", "mip_abs_gap", "time_limit",
-              {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}),
+              {"mip_feasibility_tolerance": MIP_FEASIBILITY_TOL,
+               "primal_feasibility_tolerance": 1e-9}),
     "cbc": ("ratioGap", "allowableGap", "seconds", {}),
     "appsi_cbc": ("ratioGap", "allowableGap", "seconds", {}),
     "glpk": ("mipgap", "", "tmlim", {}),

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
 from formulations.errors import UsageError
@@ -122,7 +123,7 @@ def _solve_highs(
     )
     h.setOptionValue("mip_rel_gap", OPT_REL_GAP)
     h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
-    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
