@@ -30,7 +30,7 @@ replicate r(s); n_gj = units of group g on option j.
   that costs no more on every budget and replicate, and strictly less on one" (a 20% coupon
   downgraded to a 10% one), with flows y_s(g, j->j') <= n_gj out of each first-stage cell.
 * ``violation_program``  the 0-1 knapsack over scenarios that gives the perfect-information
-  value of the chance-constrained program (see ``engine.stochastic.report``).
+  value of the chance-constrained program (see ``engine.stochastic.plans``).
 """
 
 from __future__ import annotations

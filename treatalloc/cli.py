@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "solve": "treatalloc.commands.solve",
     "validate": "treatalloc.commands.validate",
     "whatif": "treatalloc.commands.whatif",
+    "plan": "treatalloc.commands.plan",
     "generate": "treatalloc.commands.generate",
     "convert": "treatalloc.commands.convert",
     "info": "treatalloc.commands.info",
