@@ -167,7 +167,10 @@ def compact(table: pd.DataFrame) -> str:
             bad = not band[0] <= v <= band[1] or abs(r.bias_sd) > BIAS_SD
             txt = f"{v:.3f}{'*' if bad else ''}"
             if m != "dim":
-                txt += f" [{r.vr_empirical:.0%}]"
+                # an estimator whose variance explodes (unguarded STATE on zero-inflated data)
+                # would print a 30-digit percentage
+                vr = r.vr_empirical
+                txt += f" [{vr:.0%}]" if abs(vr) <= 10 else f" [blew up: {vr:.1e}]"
             if m == "state" and r.fallback_share > 0:
                 txt += f" fb {r.fallback_share:.0%}"
             vals.append(txt)
