@@ -17,13 +17,12 @@ from formulations.standard_form import StandardForm, assignment_from_x, compile_
 _ROWWISE = 2
 _MAXIMIZE = -1
 
-#: HiGHS' integrality / MIP row tolerance. Tighter than its default 1e-6 so that rounded counts
-#: respect budgets closely (engine.finalize re-checks and repairs anyway), but not 1e-9: with
-#: 1e-9 HiGHS 1.16's MIP presolve returned a wrong "optimal" (407,456.9 at gap 0, where a feasible
-#: 469,815.6 exists and 1e-8, 1e-7 or presolve off give 483,584.6) on the K=50, M=8, 50-scenario
-#: two-stage downgrade program (tests/stochastic/test_highs_tolerance.py); HiGHS' maintainers
-#: call 1e-9 "asking for trouble" (ERGO-Code/HiGHS#2033).
-MIP_FEASIBILITY_TOL = 1e-7
+#: HiGHS' integrality / MIP row tolerance for allocation instances: 1e-9, the project's
+#: feasibility tolerance, so that HiGHS never takes a cell that only fits within its own looser
+#: tolerance (with 1e-7 a cost of 6e-8 against a limit of 0 "fits", engine.finalize repairs the
+#: allocation away and the result loses its proof). The stochastic programs use a looser value
+#: (engine.stochastic.milp.STOCHASTIC_MIP_FEASIBILITY_TOL) because 1e-9 broke HiGHS' presolve there.
+MIP_FEASIBILITY_TOL = 1e-9
 
 # HiGHS model status name -> our status. Anything not listed is "error".
 STATUS_MAP: dict[str, Status] = {

@@ -51,8 +51,7 @@ STATUS_MAP: dict[str, Status] = {
 SolverOptionNames = tuple[str, str, str, dict[str, Any]]
 OPTION_NAMES: dict[str, SolverOptionNames] = {
     # HiGHS' default primal feasibility (1e-7) lets rounded x overspend a budget by more than
-    # the project's 1e-9, so tighten it as the highs backend does (and its integrality tolerance
-    # to MIP_FEASIBILITY_TOL, not further: see engine.backends.highs)
+    # the project's 1e-9, so tighten it (and the integrality tolerance) as the highs backend does
     "appsi_highs": ("mip_rel_gap", "mip_abs_gap", "time_limit",
                     {"mip_feasibility_tolerance": MIP_FEASIBILITY_TOL,
                      "primal_feasibility_tolerance": 1e-9}),
