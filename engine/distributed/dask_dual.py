@@ -513,7 +513,11 @@ def solve_dual_dask(
         "dask dual: histogram", total=5, enabled=opts.progress
     ) as bar:
         if inst is not None:
-            raw: list[Any] = client.scatter(_split_instance(inst, opts.partition_rows))
+            # hash=False: a content-hashed key would be shared with an earlier solve of the same
+            # instance on the same client, whose release can cancel this solve's tasks ("lost
+            # dependencies"; seen in the Dask conformance tests, which repeat instances)
+            raw: list[Any] = client.scatter(_split_instance(inst, opts.partition_rows),
+                                            hash=False)
             n_rows = inst.n_rows
         else:
             assert header is not None
