@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.dual.arrays import flush_subnormal
 from formulations.errors import InstanceError, UsageError
 from formulations.instance import (
     CHOOSE_MODES,
@@ -196,6 +197,7 @@ def chunk_from_arrays(
     src: str = "",
 ) -> Chunk:
     """Group flat rows (any order) by unit into a dense Chunk; duplicates are an error."""
+    value, costs = flush_subnormal(value), flush_subnormal(costs)  # as engine.dual.arrays
     n_rows = units.shape[0]
     if n_rows == 0:
         k = costs.shape[0]

@@ -60,10 +60,24 @@ class DualArrays:
         return float(self.value[np.arange(self.n_units), cols].sum())
 
 
+def flush_subnormal(a: np.ndarray) -> np.ndarray:
+    """``a`` with subnormal entries (|x| < 2.2e-308) set to 0, a copy only where there are any.
+
+    An efficiency dv / dc with a subnormal dc overflows to inf, and the hull, the bracket and the
+    bundle's model LP then break (hypothesis found costs of 1.1e-308). Zero differs from such a
+    cost by less than any tolerance of the project, and a zero cost is handled exactly.
+    """
+    tiny = np.finfo(np.float64).tiny
+    mask = (a != 0) & (np.abs(a) < tiny)
+    if not mask.any():
+        return a
+    return np.where(mask, 0.0, a)
+
+
 def dual_arrays(instance: Instance) -> DualArrays:
     """Dense arrays of ``instance`` with capacities as extra cost rows."""
     dense = instance.dense()
-    value, costs, valid = dense.value, dense.costs, dense.valid
+    value, costs, valid = flush_subnormal(dense.value), flush_subnormal(dense.costs), dense.valid
     all_valid = bool(instance.is_rectangular())
     caps = instance.capacity_codes()
     names = list(instance.budget_names)

@@ -27,7 +27,9 @@ class BruteForce:
     n_feasible: int
 
 
-def brute_force(instance: Instance) -> BruteForce:
+def brute_force(instance: Instance, *, slack: bool = True) -> BruteForce:
+    """``slack=False`` holds the budgets as written (no 1e-9 tolerance): the problem the
+    ``dual`` family certifies (see ``check_against_optimum``)."""
     n = instance.n_units
     counts = instance.counts.tolist()
     low = -1 if instance.choose == "at-most-one" else 0
@@ -44,10 +46,10 @@ def brute_force(instance: Instance) -> BruteForce:
     feasible = np.ones(total, dtype=bool)
     for k, budget in enumerate(instance.budgets):
         use = np.where(picked, instance.costs[k][rows], 0.0).sum(axis=1)
-        feasible &= use <= budget.limit + 1e-9 * max(1.0, abs(budget.limit))
+        feasible &= use <= budget.limit + slack * 1e-9 * max(1.0, abs(budget.limit))
     for code, lim in instance.capacity_codes():
         count = (picked & (instance.option_codes[rows] == code)).sum(axis=1)
-        feasible &= count <= lim + 1e-9 * max(1.0, abs(lim))
+        feasible &= count <= lim + slack * 1e-9 * max(1.0, abs(lim))
     if not feasible.any():
         return BruteForce(None, None, 0)
     best = int(np.argmax(np.where(feasible, value, -np.inf)))
