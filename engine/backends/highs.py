@@ -20,8 +20,8 @@ _MAXIMIZE = -1
 #: HiGHS' integrality / MIP row tolerance for allocation instances: 1e-9, the project's
 #: feasibility tolerance, so that HiGHS never takes a cell that only fits within its own looser
 #: tolerance (with 1e-7 a cost of 6e-8 against a limit of 0 "fits", engine.finalize repairs the
-#: allocation away and the result loses its proof). The stochastic programs use a looser value
-#: (engine.stochastic.milp.STOCHASTIC_MIP_FEASIBILITY_TOL) because 1e-9 broke HiGHS' presolve there.
+#: allocation away and the result loses its proof). The two-stage programs use a looser value
+#: (engine.stochastic.milp.TWO_STAGE_MIP_FEASIBILITY_TOL) because 1e-9 broke HiGHS' presolve there.
 MIP_FEASIBILITY_TOL = 1e-9
 
 # HiGHS model status name -> our status. Anything not listed is "error".

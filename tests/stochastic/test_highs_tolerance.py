@@ -3,7 +3,7 @@ relaxation order (fallback cut-back <= downgrade cut-back <= downgrade LP).
 
 With HiGHS 1.16 and mip_feasibility_tolerance = 1e-9 the downgrade program came back "optimal"
 at 407,456.9 with bound = objective, below the 469,815.6 of the fallback program, whose solution
-is feasible for it (engine.stochastic.milp.STOCHASTIC_MIP_FEASIBILITY_TOL explains the setting
+is feasible for it (engine.stochastic.milp.TWO_STAGE_MIP_FEASIBILITY_TOL explains the setting
 now used).
 """
 
