@@ -24,7 +24,7 @@ replicate r(s); n_gj = units of group g on option j.
   budget guarantee than shares; they only forbid filling the last dollars of a scenario's budget
   with a fraction of a unit. That makes each scenario a bounded integer knapsack and the block
   program a hard MILP: on K = 50, M = 8 with 50 scenarios HiGHS does not prove the 1e-9 gap in
-  120 s with counts (gap 2.4e-7) and proves it in about 1.4 s with shares
+  120 s with counts (gap 2.1e-7 to 2.4e-7) and proves it in about 1.4 s with shares
   (benchmarks/bench_stochastic.py). The shares optimum is an upper bound on the counts optimum.
   ``cutback="cheaper"`` widens the recourse from "back to the fallback" to "down to any option
   that costs no more on every budget and replicate, and strictly less on one" (a 20% coupon
