@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
 from formulations.errors import UsageError
@@ -21,15 +22,15 @@ from formulations.stochastic_programs import LinearProgram
 SOLVERS = ("highs", "ortools")
 
 #: HiGHS' integrality / MIP row tolerance for the two-stage programs. Not the 1e-9 used
-#: elsewhere: with 1e-9 HiGHS 1.16's MIP presolve returned wrong "optimal" answers on the K=50,
-#: M=8 two-stage downgrade programs (50 scenarios: 407,456.9 at gap 0 where a feasible
+#: elsewhere (engine.backends.highs.MIP_FEASIBILITY_TOL): with 1e-9 HiGHS 1.16's MIP presolve
+#: returned wrong "optimal" answers on the K=50, M=8 two-stage downgrade programs
+#: (50 scenarios: 407,456.9 at gap 0 where a feasible
 #: 469,815.6 exists and 1e-7 or presolve off give 483,584.6; 200 scenarios: 483,516.758 where
 #: 1e-7 finds 483,516.949, feasible to 1.8e-12); tests/stochastic/test_highs_tolerance.py.
 #: HiGHS' maintainers call 1e-9 "asking for trouble" (ERGO-Code/HiGHS#2033). The other programs
 #: keep 1e-9: on the SAA chance program 1e-7 gives the same optimum 2.7x slower (83-93 s vs
 #: 32-33 s).
 TWO_STAGE_MIP_FEASIBILITY_TOL = 1e-7
-MIP_FEASIBILITY_TOL = 1e-9
 
 
 def mip_feasibility_tolerance(program: LinearProgram) -> float:
