@@ -178,37 +178,24 @@ def mean_budget_plan(
 
 
 def recourse_values(
-    problem: GroupedProblem, counts: np.ndarray, scenarios: ScenarioSet, *,
+    problem: GroupedProblem, counts: np.ndarray | None, scenarios: ScenarioSet, *,
     solver: str = "highs", penalty: float = 0.0, time_limit: float | None = None,
     recourse: str = "shares", cutback: str = "fallback",
 ) -> tuple[np.ndarray, list[Status]]:
     """(S,) value of a fixed first-stage plan after the optimal cut-back in each scenario.
 
     Each scenario's recourse is independent once the first stage is fixed, so it is solved as a
-    one-scenario two-stage program (small), not as one block program.
+    one-scenario two-stage program (small), not as one block program. ``counts=None`` leaves the
+    first stage free: each scenario's own two-stage optimum (the wait-and-see values).
     """
     out = np.empty(scenarios.n_scenarios)
     statuses: list[Status] = []
     for s in range(scenarios.n_scenarios):
         one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
         prog = two_stage_program(problem, one, penalty=penalty, recourse=recourse,
-                                 cutback=cutback).fixed("n", counts)
-        sol = solve_program(prog, solver, time_limit=time_limit)
-        statuses.append(sol.status)
-        out[s] = -math.inf if sol.objective is None else sol.objective
-    return out, statuses
-
-
-def _scenario_two_stage(
-    problem: GroupedProblem, scenarios: ScenarioSet, *, solver: str, penalty: float,
-    time_limit: float | None, cutback: str = "fallback",
-) -> tuple[np.ndarray, list[Status]]:
-    """(S,) optimum of the one-scenario two-stage program with share recourse, per scenario."""
-    out = np.empty(scenarios.n_scenarios)
-    statuses: list[Status] = []
-    for s in range(scenarios.n_scenarios):
-        one = ScenarioSet(np.ones(1), scenarios.limits[s : s + 1], scenarios.response[s : s + 1])
-        prog = two_stage_program(problem, one, penalty=penalty, recourse="shares", cutback=cutback)
+                                 cutback=cutback)
+        if counts is not None:
+            prog = prog.fixed("n", counts)
         sol = solve_program(prog, solver, time_limit=time_limit)
         statuses.append(sol.status)
         out[s] = -math.inf if sol.objective is None else sol.objective
@@ -584,9 +571,9 @@ def two_stage(
         else:
             # with shares, knowing the scenario still allows a fractional last cell, so WS is
             # the one-scenario two-stage program (>= the whole-count optimum)
-            ws_vals, st = _scenario_two_stage(problem, scenarios, solver=solver,
-                                              penalty=penalty, time_limit=time_limit,
-                                              cutback=cutback)
+            ws_vals, st = recourse_values(problem, None, scenarios, solver=solver,
+                                          penalty=penalty, time_limit=time_limit,
+                                          recourse="shares", cutback=cutback)
             statuses += st
             ws = float(scenarios.probability @ ws_vals)
     rp = -math.inf if sol.objective is None else sol.objective
