@@ -264,26 +264,33 @@ class PerScenarioPlan:
         )
 
 
+def cells_frame(
+    units: np.ndarray, group_ids: Sequence[object] | np.ndarray, option_labels: Sequence[str]
+) -> pd.DataFrame:
+    """group, option, units, share (of the group's units): one row per cell of a (G, M) array."""
+    g, m = units.shape
+    size = units.sum(axis=1, keepdims=True)
+    share = np.divide(units, size, out=np.zeros_like(units, dtype=float), where=size > 0)
+    return pd.DataFrame({
+        "group": np.repeat(np.asarray(group_ids), m),
+        "option": np.tile(np.asarray(option_labels, dtype=object), g),
+        "units": units.reshape(-1),
+        "share": share.reshape(-1),
+    })
+
+
 def allocation_frame(
     counts: Sequence[np.ndarray | None], group_ids: Sequence[object],
     option_labels: Sequence[str], scenarios: ScenarioSet, budget_names: Sequence[str],
 ) -> pd.DataFrame:
     """scenario, limit_<budget>..., group, option, count, share (of the group's units)."""
     frames = []
-    gid = np.asarray(group_ids)
     for s, cnt in enumerate(counts):
         if cnt is None:
             continue
-        g, m = cnt.shape
-        size = cnt.sum(axis=1, keepdims=True)
-        share = np.divide(cnt, size, out=np.zeros_like(cnt, dtype=float), where=size > 0)
-        df = pd.DataFrame({
-            "scenario": s,
-            "group": np.repeat(gid, m),
-            "option": np.tile(np.asarray(option_labels, dtype=object), g),
-            "count": cnt.reshape(-1).astype(np.int64),
-            "share": share.reshape(-1),
-        })
+        df = cells_frame(cnt, group_ids, option_labels).rename(columns={"units": "count"})
+        df["count"] = df["count"].astype(np.int64)
+        df.insert(0, "scenario", s)
         for b, name in enumerate(budget_names):
             df.insert(1 + b, f"limit_{name}", float(scenarios.limits[s, b]))
         frames.append(df)

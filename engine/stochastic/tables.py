@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.stochastic.plans import ChancePlan, PerScenarioPlan, TwoStagePlan
+from engine.stochastic.plans import ChancePlan, PerScenarioPlan, TwoStagePlan, cells_frame
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 
 AnyPlan = PerScenarioPlan | ChancePlan | TwoStagePlan
@@ -57,19 +57,13 @@ def plan_summary(plan: AnyPlan) -> dict[str, Any]:
 
 def _frame(stage: str, scenario: int | None, probability: float | None,
            limits: np.ndarray | None, units: np.ndarray, problem: GroupedProblem) -> pd.DataFrame:
-    g, m = units.shape
-    size = units.sum(axis=1, keepdims=True)
-    share = np.divide(units, size, out=np.zeros_like(units, dtype=float), where=size > 0)
-    df = pd.DataFrame({
-        "stage": stage,
-        "scenario": pd.array([scenario] * (g * m), dtype="Int64"),
-        "probability": probability,
-        "group": np.repeat(np.asarray(problem.group_ids), m),
-        "option": np.tile(np.asarray(problem.option_labels, dtype=object), g),
-        # + 0.0 turns the solver's -0.0 into 0.0 in the written table
-        "units": units.reshape(-1).astype(np.float64) + 0.0,
-        "share": share.reshape(-1) + 0.0,
-    })
+    df = cells_frame(units.astype(np.float64), problem.group_ids, problem.option_labels)
+    # + 0.0 turns the solver's -0.0 into 0.0 in the written table
+    df["units"] += 0.0
+    df["share"] += 0.0
+    df.insert(0, "stage", stage)
+    df.insert(1, "scenario", pd.Series([scenario] * len(df), dtype="Int64"))
+    df.insert(2, "probability", probability)
     for b, name in enumerate(problem.budget_names):
         df.insert(3 + b, f"limit_{name}", np.nan if limits is None else float(limits[b]))
     return df[problem.valid.reshape(-1)]
