@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -62,56 +62,10 @@ def chance_optimum(problem: GroupedProblem, sc: ScenarioSet, alpha: float) -> fl
     return best
 
 
-def recourse_optimum(
-    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
-) -> float:
-    """Best value when units may only stay on their first-stage option or move to the fallback."""
-    g_idx = range(problem.n_groups)
-    choices = []
-    for g in g_idx:
-        f = int(problem.fallback[g])
-        opts = [j for j in range(problem.n_options) if j != f and first[g, j] > 0]
-        choices.append([(opts, kept) for kept in itertools.product(
-            *[range(int(first[g, j]) + 1) for j in opts])])
-    best = -np.inf
-    for combo in itertools.product(*choices):
-        n = np.zeros_like(first)
-        moved = 0.0
-        for g, (opts, kept) in enumerate(combo):
-            for j, k in zip(opts, kept, strict=True):
-                n[g, j] = k
-                moved += first[g, j] - k
-            n[g, int(problem.fallback[g])] = problem.sizes[g] - sum(kept)
-        if fits(spend_of(problem, n, r), limits):
-            best = max(best, value_of(problem, n, r) - penalty * moved)
-    return best
-
-
-def share_recourse_optimum(
-    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
-) -> float:
-    """Best value when any fraction of each first-stage cell may be cut back to the fallback: a
-    small LP over the kept amounts (scipy's linprog), independent of the program under test."""
-    from scipy.optimize import linprog
-
-    cells = [(g, j) for g in range(problem.n_groups) for j in range(problem.n_options)
-             if j != int(problem.fallback[g]) and first[g, j] > 0]
-    fb = problem.fallback
-    gi = np.arange(problem.n_groups)
-    base_value = float(problem.value[r][gi, fb] @ problem.sizes)
-    base_spend = problem.costs[r][:, gi, fb] @ problem.sizes  # (B,)
-    if not cells:
-        return base_value if fits(base_spend, limits) else -np.inf
-    dv = np.array([problem.value[r][g, j] - problem.value[r][g, fb[g]] for g, j in cells])
-    dc = np.array([[problem.costs[r][b, g, j] - problem.costs[r][b, g, fb[g]] for g, j in cells]
-                   for b in range(problem.n_budgets)])
-    ub = np.array([first[g, j] for g, j in cells])
-    res = linprog(-(dv + penalty), A_ub=dc, b_ub=limits - base_spend,
-                  bounds=list(zip(np.zeros_like(ub), ub, strict=True)), method="highs")
-    if res.status == 2:
-        return -np.inf
-    assert res.status == 0, res.message
-    return base_value - float(res.fun) - penalty * float(ub.sum())
+def fallback_targets(problem: GroupedProblem, g: int, j: int) -> list[int]:
+    """Where ``cutback="fallback"`` may move a unit of group g on option j: the fallback only."""
+    f = int(problem.fallback[g])
+    return [] if j == f else [f]
 
 
 def cheaper_targets(problem: GroupedProblem, g: int, j: int) -> list[int]:
@@ -129,13 +83,17 @@ def cheaper_targets(problem: GroupedProblem, g: int, j: int) -> list[int]:
     return out
 
 
-def downgrade_recourse_optimum(
-    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
+Targets = Callable[[GroupedProblem, int, int], list[int]]
+
+
+def recourse_optimum(
+    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0,
+    targets: Targets = fallback_targets,
 ) -> float:
-    """Whole units: every unit either stays or moves to one of its cheaper targets."""
+    """Whole units: every unit either stays or moves to one of its ``targets``."""
     units = [(g, j) for g in range(problem.n_groups) for j in range(problem.n_options)
              for _ in range(int(first[g, j]))]
-    options = [[j, *cheaper_targets(problem, g, j)] for g, j in units]
+    options = [[j, *targets(problem, g, j)] for g, j in units]
     best = -np.inf
     for dest in itertools.product(*options):
         n = np.zeros_like(first)
@@ -147,14 +105,16 @@ def downgrade_recourse_optimum(
     return best
 
 
-def downgrade_share_optimum(
-    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0
+def share_recourse_optimum(
+    problem: GroupedProblem, first: np.ndarray, limits: np.ndarray, r: int, penalty: float = 0.0,
+    targets: Targets = fallback_targets,
 ) -> float:
-    """Shares: an LP over the amounts moved along each (g, j -> t), built by loops."""
+    """Shares: an LP over the amounts moved along each (g, j -> t), built by loops (scipy's
+    linprog), independent of the program under test."""
     from scipy.optimize import linprog
 
     moves = [(g, j, t) for g in range(problem.n_groups) for j in range(problem.n_options)
-             if first[g, j] > 0 for t in cheaper_targets(problem, g, j)]
+             if first[g, j] > 0 for t in targets(problem, g, j)]
     base_value = value_of(problem, first, r)
     base_spend = spend_of(problem, first, r)
     if not moves:
@@ -180,16 +140,13 @@ def two_stage_optimum(
 ) -> float:
     """Every integer first stage, each scenario's cut-back solved exactly (whole units by
     enumeration, shares by an LP)."""
-    inner = {
-        ("counts", "fallback"): recourse_optimum,
-        ("shares", "fallback"): share_recourse_optimum,
-        ("counts", "cheaper"): downgrade_recourse_optimum,
-        ("shares", "cheaper"): downgrade_share_optimum,
-    }[(recourse, cutback)]
+    inner = recourse_optimum if recourse == "counts" else share_recourse_optimum
+    targets = fallback_targets if cutback == "fallback" else cheaper_targets
     best = -np.inf
     for n in all_plans(problem):
         ev = sum(
-            sc.probability[s] * inner(problem, n, sc.limits[s], int(sc.response[s]), penalty)
+            sc.probability[s]
+            * inner(problem, n, sc.limits[s], int(sc.response[s]), penalty, targets)
             for s in range(sc.n_scenarios)
         )
         best = max(best, ev)
