@@ -28,17 +28,8 @@ import numpy as np
 
 from engine.stochastic.milp import solve_program
 from engine.stochastic.plans import solve_at, solve_chance_program
-from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 from formulations.stochastic_programs import chance_program, quantile_limits, two_stage_program
 from formulations.synthetic_clusters import lognormal_budget_scenarios, synthetic_cluster_problem
-
-
-def cluster_problem(k: int = 50, m: int = 8, replicates: int = 0, seed: int = 0) -> GroupedProblem:
-    return synthetic_cluster_problem(k, m, replicates=replicates, seed=seed)
-
-
-def budget_scenarios(problem: GroupedProblem, points: int) -> ScenarioSet:
-    return lognormal_budget_scenarios(problem, points)
 
 
 def line(name: str, sol, seconds: float, extra: str = "") -> dict:
@@ -72,8 +63,8 @@ def main() -> None:
     out: list[dict] = []
     print(f"# {platform.node()} python {platform.python_version()}; K=50, M=8; HiGHS; time "
           f"limit {args.limit:g} s per program", flush=True)
-    pb = cluster_problem()
-    sc = budget_scenarios(pb, args.scenarios)
+    pb = synthetic_cluster_problem()
+    sc = lognormal_budget_scenarios(pb, args.scenarios)
 
     skip = set(args.skip.split(","))
     if "per-scenario" not in skip:
@@ -124,8 +115,8 @@ def main() -> None:
             print(f"  quantile vs indicators: |diff| = {abs(plan.objective - sol.objective):.3g}")
 
     if "saa" not in skip:
-        pr = cluster_problem(replicates=10)
-        base = budget_scenarios(pr, args.scenarios // 10)
+        pr = synthetic_cluster_problem(replicates=10)
+        base = lognormal_budget_scenarios(pr, args.scenarios // 10)
         from formulations.stochastic_problem import cross_replicates
 
         saa = cross_replicates(base, 10, first=1)
@@ -142,7 +133,7 @@ def main() -> None:
     for cutback in [c for c in args.cutback.split(",") if c]:
         for recourse in [r for r in args.recourse.split(",") if r]:
             for s in [int(x) for x in args.two_stage.split(",") if x]:
-                sc_s = budget_scenarios(pb, s)
+                sc_s = lognormal_budget_scenarios(pb, s)
                 prog = two_stage_program(pb, sc_s, recourse=recourse, cutback=cutback)
                 sol = solve_program(prog, time_limit=args.limit)
                 label = f"two-stage ({recourse}, to {cutback}), {s} scenarios"
