@@ -273,7 +273,8 @@ def select_k(
             else:
                 pp = holdout_policy_prob(plan.counts, prog, cl, holdout, Xho)
                 pv = policy_value(holdout.arm, holdout.outcome, policy_prob=pp,
-                                  cost=holdout.cost, propensity=holdout.propensity,
+                                  cost=holdout.cost,
+                                  propensity=holdout.design_propensity("select_k"),
                                   n_boot=n_boot, seed=seed)
                 ci = pv.value_ci or (math.nan, math.nan)
                 row.update(value=float(pv.value), value_lo=ci[0], value_hi=ci[1],

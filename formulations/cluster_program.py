@@ -414,7 +414,7 @@ def cluster_program_from_data(
     k = ids.size
     pos = np.searchsorted(ids, lab)
     cell = pos * m + data.arm
-    w = 1.0 / data.propensity
+    w = 1.0 / data.design_propensity("cluster cell means")
     w = w / w.mean()
     counts = np.bincount(cell, minlength=k * m).reshape(k, m)
     valid = counts >= min_samples
