@@ -58,3 +58,33 @@ def atomic_write_frame(df: pd.DataFrame, target: str | os.PathLike[str]) -> None
         atomic_write_with(target, lambda t: df.to_csv(t, index=False))
     else:
         atomic_write_with(target, lambda t: df.to_parquet(t, index=False))
+
+
+@contextmanager
+def atomic_dir(target: str | os.PathLike[str], *, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it becomes ``target``.
+
+    An existing ``target`` is replaced only with ``replace`` (it is moved aside first and removed
+    once the new folder is in place); on failure nothing at ``target`` changes.
+    """
+    import shutil
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            if not replace:
+                raise FileExistsError(str(target))
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                        dir=target.parent))
+            os.rmdir(old)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

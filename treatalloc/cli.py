@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "convert": "treatalloc.commands.convert",
     "info": "treatalloc.commands.info",
     "abtest": "treatalloc.commands.abtest",
+    "simulate": "treatalloc.commands.simulate",
+    "fit": "treatalloc.commands.fit",
+    "predict": "treatalloc.commands.predict",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4

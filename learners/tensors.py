@@ -1,0 +1,101 @@
+"""The learner-facing view of experiment data: float32 torch tensors, built without row loops.
+
+``ExperimentTensors`` holds what every training loss needs for N units: the encoded features,
+the received arm, the observed outcome and cost, the propensity of the received arm and the
+weight of the unbiased RCT prediction loss (papers.md §4.2):
+
+    L_PL = (1/M) sum_i (1/N_{t_i}) [(r_i - r̂_{i,t_i})^2 + (c_i - ĉ_{i,t_i})^2]
+
+written per unit as weight_i = N / (M N_{t_i}) = 1 / (M p_{t_i}) with p_t = N_t / N, so that a
+mini-batch mean of ``weight * squared error`` is an unbiased estimate of L_PL / N (the average
+over arms of each arm's mean squared error over the whole population under randomisation).
+The losses of learners/losses/ take ``(value_pred, cost_pred, batch)`` with a batch from
+:meth:`ExperimentTensors.take`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from formulations.experiment_data import ExperimentData
+
+if TYPE_CHECKING:
+    import torch
+
+    from learners.features import FeatureSchema
+
+
+@dataclass(frozen=True, eq=False)
+class ExperimentTensors:
+    """x (N, D), arm (N,) int64, outcome / cost / propensity / weight (N,) float32."""
+
+    x: torch.Tensor
+    arm: torch.Tensor
+    outcome: torch.Tensor
+    cost: torch.Tensor
+    propensity: torch.Tensor
+    """the propensity of the received arm (the design's for an RCT; for observational data the
+    arm's share of the sample, which is NOT a propensity: IPW decision losses refuse it)"""
+    weight: torch.Tensor
+    n_arms: int
+    randomised: bool
+
+    @property
+    def n_units(self) -> int:
+        return int(self.arm.shape[0])
+
+    def take(self, index: torch.Tensor) -> ExperimentTensors:
+        """The rows at ``index`` (a mini-batch); arm counts stay those of the whole data."""
+        return ExperimentTensors(
+            x=self.x.index_select(0, index), arm=self.arm.index_select(0, index),
+            outcome=self.outcome.index_select(0, index), cost=self.cost.index_select(0, index),
+            propensity=self.propensity.index_select(0, index),
+            weight=self.weight.index_select(0, index), n_arms=self.n_arms,
+            randomised=self.randomised,
+        )
+
+    def to(self, device: str) -> ExperimentTensors:
+        return ExperimentTensors(
+            x=self.x.to(device), arm=self.arm.to(device), outcome=self.outcome.to(device),
+            cost=self.cost.to(device), propensity=self.propensity.to(device),
+            weight=self.weight.to(device), n_arms=self.n_arms, randomised=self.randomised,
+        )
+
+
+def arm_share(arm: np.ndarray, n_arms: int) -> np.ndarray:
+    """(M,) p_t = N_t / N (arms absent from the data get share 0)."""
+    return np.bincount(arm, minlength=n_arms) / max(arm.shape[0], 1)
+
+
+def experiment_tensors(
+    data: ExperimentData,
+    schema: FeatureSchema,
+    *,
+    device: str = "cpu",
+    outcome_scale: float = 1.0,
+    cost_scale: float = 1.0,
+) -> ExperimentTensors:
+    """Encode ``data`` with ``schema`` and move it to torch (float32, on ``device``).
+
+    Outcome and cost are divided by the given scales (the model's target scales), so losses see
+    targets of order 1 whatever the currency.
+    """
+    import torch
+
+    share = arm_share(data.arm, data.n_arms)
+    propensity = data.propensity if data.propensity is not None else share[data.arm]
+    weight = 1.0 / (data.n_arms * share[data.arm])
+    x = torch.from_numpy(schema.encode(data))
+    return ExperimentTensors(
+        x=x,
+        arm=torch.from_numpy(np.ascontiguousarray(data.arm, dtype=np.int64)),
+        outcome=torch.from_numpy((data.outcome / outcome_scale).astype(np.float32)),
+        cost=torch.from_numpy((data.cost / cost_scale).astype(np.float32)),
+        propensity=torch.from_numpy(np.asarray(propensity, dtype=np.float32)),
+        weight=torch.from_numpy(weight.astype(np.float32)),
+        n_arms=data.n_arms,
+        randomised=data.kind == "rct",
+    ).to(device)

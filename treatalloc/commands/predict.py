@@ -1,0 +1,68 @@
+"""treatalloc predict MODEL DATA --budget B [--per-capita] --out INSTANCE_DIR: an instance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = ("predict every (unit, arm) with a fitted model and write a v1 allocation instance "
+        "(incremental value and cost over control, one budget) for `treatalloc solve`")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from treatalloc.commands.experiment_args import add_data_flags
+
+    p.add_argument("model", metavar="MODEL", help="a model folder written by `treatalloc fit`")
+    p.add_argument("data", metavar="DATA", help="data.toml (features are enough) or a bare "
+                   "table with --features")
+    p.add_argument("--budget", type=float, required=True, metavar="B",
+                   help="the incremental budget (total, or per unit with --per-capita)")
+    p.add_argument("--per-capita", action="store_true", help="B is per unit: the limit is B x N")
+    p.add_argument("--out", required=True, metavar="INSTANCE_DIR", help="folder to write")
+    p.add_argument("--parquet", action="store_true", help="write the table as Parquet")
+    p.add_argument("--name", default=None, help="instance name (default METHOD_DATA)")
+    p.add_argument("--trust", action="append", default=[], metavar="PREFIX",
+                   help="scikit-learn models: also trust types under this module prefix")
+    p.add_argument("--force", action="store_true", help="replace an existing INSTANCE_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_data_flags(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from learners.instance_writer import write_predictions
+    from learners.provider import total_budget
+    from learners.saved import load_model
+    from treatalloc.commands.experiment_args import check_output_dir, is_table, load_units
+
+    check_output_dir(args.out, "--out", force=args.force)
+    provider = load_model(args.model, trusted=tuple(args.trust))
+    data = load_units(args.data, args)
+    if not is_table(args.data):
+        from formulations.experiment_data import is_experiment_manifest, load_experiment
+
+        if is_experiment_manifest(args.data):
+            from learners.provider import arm_columns
+
+            arm_columns(tuple(provider.arms), load_experiment(args.data))
+    limit = total_budget(args.budget, data.n_units, per_capita=args.per_capita)
+    written = write_predictions(provider, data, limit, args.out,
+                                table_format="parquet" if args.parquet else "csv",
+                                name=args.name, force=args.force)
+    if limit >= written.all_max_spend:
+        print(f"treatalloc predict: warning: the limit {limit:.6g} is at least the predicted "
+              f"spend of giving every unit its most valuable arm ({written.all_max_spend:.6g}):"
+              " the budget does not bind", file=sys.stderr)
+    summary = {"instance": str(written.path), "units": written.n_units, "rows": written.n_rows,
+               "arms": list(provider.arms), "limit": written.limit,
+               "all_max_spend": written.all_max_spend, "method": provider.method}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"instance   {written.path}/instance.toml")
+    print(f"units      {written.n_units:,} x {len(provider.arms)} arms ({provider.method})")
+    print(f"budget     {written.limit:.10g} of incremental cost (predicted spend of every "
+          f"unit's most valuable arm: {written.all_max_spend:.10g})")
+    print(f"next       treatalloc solve {written.path} --solver dual")
+    return 0
