@@ -103,7 +103,7 @@ class FeatureSchema:
                 out[:, at] = (s.to_numpy(np.float64) - c.mean) / c.scale
                 at += 1
             else:
-                codes = pd.Index(c.categories).get_indexer(s.astype(str))
+                codes = pd.Index(c.categories).get_indexer(pd.Index(s.astype(str)))
                 unseen = codes < 0
                 if unseen.any():
                     i = int(np.flatnonzero(unseen)[0])

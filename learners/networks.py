@@ -9,7 +9,10 @@
   net only ever sees the loss of its own arm's rows, so training them together is training M
   separate models (Adam's statistics are per parameter).
 
-Both return ``cost`` None when the data has fixed per-arm costs (nothing to learn).
+Both return ``cost`` None when the data has fixed per-arm costs (nothing to learn). Outputs are
+in the data's units: the last layer's outputs are multiplied by fixed target scales (buffers,
+the training standard deviations of outcome and cost), so the weights work at order 1 whatever
+the currency while every loss and the engine see predictions in the data's units.
 """
 
 from __future__ import annotations
@@ -28,10 +31,21 @@ def default_hidden(n_inputs: int) -> tuple[int, ...]:
     return (64, 32, 32) if n_inputs <= 32 else (128, 64, 32)
 
 
-class MultiHeadMLP(nn.Module):
-    def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
-                 predict_cost: bool = True) -> None:
+class _Scaled(nn.Module):
+    outcome_scale: torch.Tensor
+    cost_scale: torch.Tensor
+
+    def __init__(self, outcome_scale: float, cost_scale: float) -> None:
         super().__init__()
+        self.register_buffer("outcome_scale", torch.tensor(float(outcome_scale)))
+        self.register_buffer("cost_scale", torch.tensor(float(cost_scale)))
+
+
+class MultiHeadMLP(_Scaled):
+    def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
+                 predict_cost: bool = True, outcome_scale: float = 1.0,
+                 cost_scale: float = 1.0) -> None:
+        super().__init__(outcome_scale, cost_scale)
         layers: list[nn.Module] = []
         width = n_inputs
         for h in hidden:
@@ -45,14 +59,15 @@ class MultiHeadMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         out = self.head(self.trunk(x))
         if not self.predict_cost:
-            return out, None
-        return out[:, : self.n_arms], out[:, self.n_arms:]
+            return out * self.outcome_scale, None
+        return out[:, : self.n_arms] * self.outcome_scale, out[:, self.n_arms:] * self.cost_scale
 
 
-class ArmwiseMLP(nn.Module):
+class ArmwiseMLP(_Scaled):
     def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
-                 predict_cost: bool = True) -> None:
-        super().__init__()
+                 predict_cost: bool = True, outcome_scale: float = 1.0,
+                 cost_scale: float = 1.0) -> None:
+        super().__init__(outcome_scale, cost_scale)
         self.n_arms = n_arms
         self.predict_cost = predict_cost
         sizes = [n_inputs, *hidden, 2 if predict_cost else 1]
@@ -71,8 +86,8 @@ class ArmwiseMLP(nn.Module):
             if i < last:
                 h = torch.relu(h)
         # h: (M, B, outputs)
-        value = h[:, :, 0].T
-        return value, (h[:, :, 1].T if self.predict_cost else None)
+        value = h[:, :, 0].T * self.outcome_scale
+        return value, (h[:, :, 1].T * self.cost_scale if self.predict_cost else None)
 
 
 NETWORKS: dict[str, type[nn.Module]] = {"tsm-sl": MultiHeadMLP, "t-learner": ArmwiseMLP}

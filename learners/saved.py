@@ -153,7 +153,10 @@ def load_model(folder: str | os.PathLike[str], *, trusted: tuple[str, ...] = ())
     from learners.two_stage import TorchProvider
 
     hidden = tuple(int(h) for h in hyper.get("hidden", ()))
-    net = NETWORKS[method](schema.width, len(arms), hidden, predict_cost=fixed_costs is None)
+    outcome_scale = float(targets.get("outcome_scale", 1.0))
+    cost_scale = float(targets.get("cost_scale", 1.0))
+    net = NETWORKS[method](schema.width, len(arms), hidden, predict_cost=fixed_costs is None,
+                           outcome_scale=outcome_scale, cost_scale=cost_scale)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)
@@ -163,8 +166,7 @@ def load_model(folder: str | os.PathLike[str], *, trusted: tuple[str, ...] = ())
     net.eval()
     return TorchProvider(
         method=method, arms=arms, schema=schema, network=net, hidden=hidden,
-        outcome_scale=float(targets.get("outcome_scale", 1.0)),
-        cost_scale=float(targets.get("cost_scale", 1.0)), fixed_costs=fixed_costs,
+        outcome_scale=outcome_scale, cost_scale=cost_scale, fixed_costs=fixed_costs,
         hyperparameters=hyper, training=dict(meta.get("training", {})),
         seed=int(meta.get("seed", 0)),
     )

@@ -75,14 +75,9 @@ def experiment_tensors(
     schema: FeatureSchema,
     *,
     device: str = "cpu",
-    outcome_scale: float = 1.0,
-    cost_scale: float = 1.0,
 ) -> ExperimentTensors:
-    """Encode ``data`` with ``schema`` and move it to torch (float32, on ``device``).
-
-    Outcome and cost are divided by the given scales (the model's target scales), so losses see
-    targets of order 1 whatever the currency.
-    """
+    """Encode ``data`` with ``schema`` and move it to torch (float32, on ``device``); outcome
+    and cost stay in the data's units."""
     import torch
 
     share = arm_share(data.arm, data.n_arms)
@@ -92,8 +87,8 @@ def experiment_tensors(
     return ExperimentTensors(
         x=x,
         arm=torch.from_numpy(np.ascontiguousarray(data.arm, dtype=np.int64)),
-        outcome=torch.from_numpy((data.outcome / outcome_scale).astype(np.float32)),
-        cost=torch.from_numpy((data.cost / cost_scale).astype(np.float32)),
+        outcome=torch.from_numpy(data.outcome.astype(np.float32)),
+        cost=torch.from_numpy(data.cost.astype(np.float32)),
         propensity=torch.from_numpy(np.asarray(propensity, dtype=np.float32)),
         weight=torch.from_numpy(weight.astype(np.float32)),
         n_arms=data.n_arms,

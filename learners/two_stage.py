@@ -5,8 +5,8 @@
 (learners/losses/prediction.py) with Adam on mini-batches and early stopping on validation
 EOM (learners/training.py), and both are parameter providers (learners/provider.py).
 
-Targets are scaled by their training standard deviations and the network predicts in those
-units; ``predict`` scales back. Where the data has fixed per-arm costs (a ``[costs]`` table,
+The network works in units of the targets' training standard deviations and outputs the data's
+units (learners/networks.py). Where the data has fixed per-arm costs (a ``[costs]`` table,
 e.g. an e-mail's price) the cost is not learned: ``predict`` returns those costs.
 """
 
@@ -63,11 +63,11 @@ class TorchProvider(ProviderBase):
                 outs_v.append(v.double().cpu().numpy())
                 if c is not None:
                     outs_c.append(c.double().cpu().numpy())
-        value = np.concatenate(outs_v) * self.outcome_scale
+        value = np.concatenate(outs_v)
         if self.fixed_costs is not None:
             cost = np.broadcast_to(self.fixed_costs, value.shape).copy()
         else:
-            cost = np.concatenate(outs_c) * self.cost_scale
+            cost = np.concatenate(outs_c)
         return value, cost
 
     def predict(self, data: Data) -> tuple[np.ndarray, np.ndarray]:
@@ -109,13 +109,13 @@ def build_provider(
     fixed = fixed_arm_costs(train)
     seed_everything(seed)
     factory = network_factory or NETWORKS[method]
-    net = factory(schema.width, train.n_arms, h, predict_cost=fixed is None)
-    return TorchProvider(
-        method=method, arms=train.arms, schema=schema, network=net, hidden=h,
-        outcome_scale=_scale(train.outcome),
-        cost_scale=1.0 if fixed is not None else _scale(train.cost),
-        fixed_costs=fixed, seed=seed, device=device,
-    )
+    outcome_scale = _scale(train.outcome)
+    cost_scale = 1.0 if fixed is not None else _scale(train.cost)
+    net = factory(schema.width, train.n_arms, h, predict_cost=fixed is None,
+                  outcome_scale=outcome_scale, cost_scale=cost_scale)
+    return TorchProvider(method=method, arms=train.arms, schema=schema, network=net, hidden=h,
+                         outcome_scale=outcome_scale, cost_scale=cost_scale, fixed_costs=fixed,
+                         seed=seed, device=device)
 
 
 def data_summary(train: ExperimentData, validation: ExperimentData | None) -> dict[str, Any]:
@@ -149,11 +149,11 @@ def fit_two_stage(
         train, validation = holdout_split(train, seed=opts.seed)
     provider = build_provider(method, train, hidden=hidden, seed=opts.seed, device=opts.device)
     provider.arm_index(validation)
-    scales = {"outcome_scale": provider.outcome_scale, "cost_scale": provider.cost_scale}
-    tt = experiment_tensors(train, provider.schema, device=opts.device, **scales)
-    vt = experiment_tensors(validation, provider.schema, device=opts.device, **scales)
+    tt = experiment_tensors(train, provider.schema, device=opts.device)
+    vt = experiment_tensors(validation, provider.schema, device=opts.device)
     val = make_validation(validation, budgets)
-    result = run_training(provider, PredictionLoss(), tt, vt, val, opts, on_epoch=on_epoch)
+    loss = PredictionLoss(provider.outcome_scale, provider.cost_scale)
+    result = run_training(provider, loss, tt, vt, val, opts, on_epoch=on_epoch)
     provider.training = {**data_summary(train, validation), **training_summary(result)}
     provider.training_log = result.log
     return provider, result
