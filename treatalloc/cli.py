@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "convert": "treatalloc.commands.convert",
     "info": "treatalloc.commands.info",
     "abtest": "treatalloc.commands.abtest",
+    "dataset": "treatalloc.commands.dataset",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
