@@ -72,3 +72,9 @@ def drop_missing(
 ) -> pd.DataFrame:
     """Drop the rows with an empty cell in any of ``columns`` (one count for the group)."""
     return drop_where(df, df[columns].isna().any(axis=1).to_numpy(), reason, why, dropped)
+
+
+def ints_where_whole(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Cast each column whose values are all whole numbers to int64 (so CSVs show 22, not 22.0)."""
+    whole = [c for c in columns if bool((df[c] % 1 == 0).all())]
+    return df.astype(dict.fromkeys(whole, "int64"))

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from formulations.errors import InstanceError
-from learners.datasets.cleaned import Cleaned, Drop, drop_missing
+from learners.datasets.cleaned import Cleaned, Drop, drop_missing, ints_where_whole
 from learners.datasets.raw import ROW, RawFile, labels, numeric, read_raw, where, zero_one
 
 NAME = "starbucks_promo"
@@ -85,14 +85,13 @@ def clean(root: Path) -> Cleaned:
     is_test = np.repeat([False, True], [len(parts[0]), len(parts[1])])
     t = pd.concat(parts, ignore_index=True)
     dup = np.flatnonzero(t["ID"].duplicated().to_numpy())
-    if dup.size:
+    if dup.size:  # a repeated ID would make two customers one unit
         i = int(dup[0])
         src = str(root / RAW[int(is_test[i])].path)
         raise InstanceError(src, where(t, i, "ID"),
                             f"ID {t['ID'].iloc[i]!r} repeats an earlier row of Training.csv "
                             "or Test.csv; expected one row per customer")
-    whole = [c for c in FEATURES if bool((t[c] % 1 == 0).all())]  # V1, V4..V7 are codes
-    t = t.astype({c: "int64" for c in ("ID", "purchase", *whole)})
+    t = ints_where_whole(t, ["ID", "purchase", *FEATURES])  # V1, V4..V7 are integer codes
     t["revenue"] = REVENUE_PER_PURCHASE * t["purchase"]
     t = t[["ID", "Promotion", "revenue", "purchase", *FEATURES]]
     manifest = {

@@ -30,10 +30,10 @@ Cleaning
        in the incentive experiment.
     3. Of the rest, rows with an empty feature (``distvct``, ``age``, ``hiv2004``) are dropped
        and counted as ``missing_feature`` (5 in the published file, all ``age``).
-    4. ``villnum`` (village id) is not used as a feature: about 120 levels for under 3,000
-       units is too many for the sample size; it is kept as an extra column (it has empty
-       cells) for clustered analyses. ``any`` (received any incentive) is dropped: it is
-       ``tinc > 0``.
+    4. ``villnum`` (village id) is not used as a feature: 119 villages for 2,829 units (about
+       24 per village) is too many levels for the sample size; it is kept as an extra column
+       (4 of the kept rows have it empty) for clustered analyses. ``any`` (received any
+       incentive) is dropped: it is ``tinc > 0``.
     5. ``hiv2004`` is kept as given: 0, 1 and, for 13 units of the published file, -1, a code
        the source does not explain (we read it as "no usable 2004 result"; it stays a number).
 Columns written
@@ -51,7 +51,13 @@ import numpy as np
 import pandas as pd
 
 from formulations.errors import InstanceError
-from learners.datasets.cleaned import Cleaned, Drop, drop_missing, drop_where
+from learners.datasets.cleaned import (
+    Cleaned,
+    Drop,
+    drop_missing,
+    drop_where,
+    ints_where_whole,
+)
 from learners.datasets.raw import ROW, RawFile, numeric, read_raw, where, zero_one
 
 NAME = "thornton_hiv_incentives"
@@ -97,7 +103,7 @@ def clean(root: Path) -> Cleaned:
                    dropped)
     t = drop_missing(t, list(FEATURES), "missing_feature",
                      "an empty feature (distvct, age or hiv2004)", dropped)
-    t["got"] = t["got"].astype("int64")
+    t = ints_where_whole(t, ["got", "age", "hiv2004"])
     t["villnum"] = t["villnum"].astype("Int64")
     t["incentive"] = incentive_arm(t["tinc"].to_numpy())
     t["cost"] = t["tinc"] * t["got"]
