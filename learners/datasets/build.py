@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from formulations.errors import UsageError
+from formulations.errors import InstanceError, UsageError
 from formulations.experiment_data import MANIFEST, write_experiment
 from learners.datasets.cleaned import Cleaned
 from learners.datasets.locations import cache_dir, check_writable, data_root
@@ -84,6 +84,13 @@ def prepare_dataset(
     arms = cleaned.arms
     arm = pd.Categorical(frame[cleaned.treatment], categories=list(arms)).codes.astype(np.int64)
     counts = np.bincount(arm, minlength=len(arms))
+    if not counts.all():
+        absent = arms[int(np.flatnonzero(counts == 0)[0])]
+        raise InstanceError(
+            ", ".join(str(base / raw.path) for raw in module.RAW), "",
+            f"after cleaning no unit received the arm {absent!r}; expected units in every arm "
+            f"of {list(arms)}",
+        )
     share = counts / arm.size
     split = _split(arm, fr, seed, cleaned.fixed_test)
     split_counts: dict[str, dict[str, int]] = {"all": dict(zip(arms, map(int, counts),
@@ -166,7 +173,7 @@ def _split(
 
 
 def _value_cost(
-    frame: pd.DataFrame, manifest: dict[str, Any] | Any, arms: tuple[str, ...], arm: np.ndarray,
+    frame: pd.DataFrame, manifest: Mapping[str, Any], arms: tuple[str, ...], arm: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     value = frame[manifest["outcome"]].to_numpy(np.float64)
     if "cost" in manifest:

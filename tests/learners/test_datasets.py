@@ -172,6 +172,31 @@ def test_social_pressure_cleaning_on_a_small_file(tmp_path: Path) -> None:
     assert np.allclose(d.cost, letter / (1 + i % 3))
 
 
+def test_empty_cells_are_dropped_and_counted(tmp_path: Path) -> None:
+    arms = [" Control", " Civic Duty", " Hawthorne", " Self", " Neighbors"]
+    rows = [f"male,{1950 + i},yes,no,yes,no,yes,No,{arms[i % 5]},No,2" for i in range(20)]
+    rows[3] = "female,1951,yes,,yes,no,yes,No, Self,,3"  # two empty cells: one drop
+    rows[7] = "female,1951,yes,no,yes,no,yes,No, Self,Yes,"  # empty hh_size
+    write_social_pressure(tmp_path, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = prepare("social_pressure", tmp_path, tmp_path / "out", fractions=(0.4, 0.3, 0.3))
+    assert p.dropped["missing_value"].rows == 2 and p.rows == 18
+    units = set(load_experiment(p.manifests["all"]).units.astype(int))
+    assert units == set(range(1, 21)) - {4, 8}  # the raw rows kept, by their 1-based number
+
+
+def test_an_arm_absent_after_cleaning_is_an_instance_error(tmp_path: Path) -> None:
+    rows = ["male,1950,yes,no,yes,no,yes,No, Control,No,2",
+            "male,1951,yes,no,yes,no,yes,No, Self,No,2"]
+    path = write_social_pressure(tmp_path, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InstanceError, match="no unit received the arm 'Civic Duty'") as e:
+            prepare("social_pressure", tmp_path, tmp_path / "out")
+    assert str(path) in str(e.value) and not (tmp_path / "out").exists()
+
+
 def test_checksum_mismatch_is_a_warning_recorded_in_the_report(tmp_path: Path) -> None:
     write_criteo(tmp_path)
     with pytest.warns(UserWarning, match="differs from the 3177ba"):
