@@ -74,8 +74,7 @@ def prepare_dataset(
         if not chk.matches:
             notes.append(
                 f"{base / chk.path}: sha256 {chk.sha256} differs from the {chk.expected} "
-                "recorded in "
-                "SOURCE.md; the file is not the copy these loaders were checked on"
+                "recorded in SOURCE.md; the file is not the copy these loaders were checked on"
             )
     for note in notes:
         warnings.warn(note, UserWarning, stacklevel=2)
