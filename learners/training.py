@@ -4,9 +4,10 @@ validation EOM, a seed that makes a CPU run reproducible, progress and a per-epo
 One epoch is one pass over a seeded permutation of the training rows in mini-batches; after
 each epoch the model predicts the validation data and is scored (learners/validation.py); the
 best state is kept and training stops after ``patience`` epochs without improvement. The log
-has one row per epoch: ``epoch, train_loss, val_loss, val_score, seconds, samples_per_s``
+has one row per epoch: ``epoch, train_loss, val_loss, val_score, val_seconds, seconds,
+samples_per_s``
 (``val_score`` is the mean validation EOM, or minus the validation loss where the validation data
-is observational).
+is observational; ``val_seconds`` the part of the epoch spent on validation).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def train(
             count += batch.n_units
         samples += n
         row: dict[str, float] = {"epoch": float(epoch), "train_loss": total / max(count, 1)}
+        tv = time.perf_counter()
         if val_tensors is not None:
             model.eval()
             with torch.no_grad():
@@ -160,6 +162,7 @@ def train(
         else:
             score = -row["train_loss"]
         row["val_score"] = score
+        row["val_seconds"] = time.perf_counter() - tv
         row["seconds"] = time.perf_counter() - t0
         row["samples_per_s"] = n / row["seconds"]
         rows.append(row)

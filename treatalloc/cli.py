@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "convert": "treatalloc.commands.convert",
     "info": "treatalloc.commands.info",
     "abtest": "treatalloc.commands.abtest",
+    "dataset": "treatalloc.commands.dataset",
     "simulate": "treatalloc.commands.simulate",
     "fit": "treatalloc.commands.fit",
     "predict": "treatalloc.commands.predict",
