@@ -231,13 +231,26 @@ def eom_at_budget(
     n_boot: int = 0,
     seed: int = 0,
 ) -> tuple[float, PolicyValue]:
-    """EOM at a per-capita budget (papers.md §0.3, Algorithm 2): bisection on λ until the IPW
-    realised per-capita cost of π_λ meets ``budget_per_capita``; returns (λ*, PolicyValue).
+    """EOM at a per-capita budget (papers.md §0.3 Algorithm 2, §0.5); returns (λ*, PolicyValue).
 
-    ``received`` are arm indices 0..M-1 into the columns of ``value_pred`` / ``cost_pred``. Spend is
-    a step function of λ, so the returned policy is the cheapest λ on the bisection path whose
-    spend is <= the budget (never over it).
+    ``received`` are arm indices 0..M-1 into the columns of ``value_pred`` / ``cost_pred``, arm
+    0 the control. The spend matched to ``budget_per_capita`` is INCREMENTAL over the
+    all-control policy, by the same estimator (``form``): S(π) - S(all control). With a control
+    that costs 0 (the usual case) that is the policy's spend itself.
+
+    λ* is the answer the papers' bisection on λ converges to, computed exactly on the λ path
+    (:mod:`evaluation.lambda_path`): the spend estimate is a step function of λ; walking λ
+    down from +inf, λ* is the first breakpoint at which the policy just below it would spend
+    more than the budget, and the policy evaluated is the one just above λ* (every hull
+    increment with efficiency > λ*); λ* = 0 when the λ = 0 policy fits. The returned
+    ``PolicyValue`` has the policy's per-capita value, its incremental spend (<= the budget
+    unless no policy on the path fits) and, with ``n_boot``, percentile bootstrap intervals
+    with the policy held fixed. ``tol`` and ``max_iter`` (the bisection's) are accepted for
+    compatibility and ignored: nothing is approximated. Many budgets at once:
+    :func:`evaluation.eom_curve.eom_curve`.
     """
+    from evaluation.eom_curve import eom_curve
+
     t = np.asarray(received)
     vp, cp = np.asarray(value_pred, dtype=np.float64), np.asarray(cost_pred, dtype=np.float64)
     if vp.ndim != 2 or vp.shape != cp.shape or vp.shape[0] != t.shape[0]:
@@ -248,23 +261,14 @@ def eom_at_budget(
     if t.dtype.kind not in "iu" or t.min() < 0 or t.max() >= vp.shape[1]:
         raise UsageError(f"received: expected arm indices 0..{vp.shape[1] - 1} (columns of the "
                          "predictions)")
+    curve = eom_curve(t, outcome, cost, vp, cp, [budget_per_capita], propensity=propensity,
+                      form=form, n_boot=n_boot, seed=seed)
 
-    def at(lam: float, n_b: int = 0) -> PolicyValue:
-        return policy_value(t, outcome, chosen=lagrangian_choice(vp, cp, lam), cost=cost,
-                            propensity=propensity, form=form, n_boot=n_b, seed=seed)
+    def ci(a: np.ndarray | None) -> tuple[float, float] | None:
+        return None if a is None else (float(a[0, 0]), float(a[0, 1]))
 
-    pos = cp[cp > 1e-12]
-    ratio = vp[cp > 1e-12] / pos if pos.size else np.zeros(1)
-    lo, hi = 0.0, max(float(np.max(ratio)), 0.0) + 1.0
-    if at(lo).spend <= budget_per_capita:
-        return 0.0, at(lo, n_boot)
-    best = hi
-    for _ in range(max_iter):
-        if hi - lo <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        if at(mid).spend <= budget_per_capita:
-            hi = best = mid
-        else:
-            lo = mid
-    return best, at(best, n_boot)
+    return float(curve.lam[0]), PolicyValue(
+        value=float(curve.value[0]), spend=float(curve.spend[0]), form=form, n=curve.n,
+        matched=float(curve.matched[0]), value_ci=ci(curve.value_ci), spend_ci=ci(curve.spend_ci),
+        level=curve.level, n_boot=n_boot,
+    )
