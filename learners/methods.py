@@ -72,8 +72,7 @@ def _fit_sklearn(train: ExperimentData, validation: ExperimentData, spec: FitSpe
     start = time.perf_counter()
     provider = fit_sklearn(train, estimator=spec.estimator or DEFAULT_ESTIMATOR,
                            params=spec.params, mode=spec.mode, seed=spec.options.seed)
-    provider.arm_index(validation)
-    val = make_validation(validation, spec.budgets)
+    val = make_validation(validation, spec.budgets, model_arms=provider.arms)
     summary: dict[str, Any] = {**data_summary(train, validation),
                                "seconds": round(time.perf_counter() - start, 3)}
     if val.by_eom:

@@ -75,18 +75,21 @@ def experiment_tensors(
     schema: FeatureSchema,
     *,
     device: str = "cpu",
+    columns: np.ndarray | None = None,
 ) -> ExperimentTensors:
     """Encode ``data`` with ``schema`` and move it to torch (float32, on ``device``); outcome
-    and cost stay in the data's units."""
+    and cost stay in the data's units. ``columns`` maps the data's arm codes to the model's
+    output columns (learners.provider.arm_columns) where the two orders may differ."""
     import torch
 
     share = arm_share(data.arm, data.n_arms)
     propensity = data.propensity if data.propensity is not None else share[data.arm]
     weight = 1.0 / (data.n_arms * share[data.arm])
+    arm = data.arm if columns is None else np.asarray(columns)[data.arm]
     x = torch.from_numpy(schema.encode(data))
     return ExperimentTensors(
         x=x,
-        arm=torch.from_numpy(np.ascontiguousarray(data.arm, dtype=np.int64)),
+        arm=torch.from_numpy(np.ascontiguousarray(arm, dtype=np.int64)),
         outcome=torch.from_numpy(data.outcome.astype(np.float32)),
         cost=torch.from_numpy(data.cost.astype(np.float32)),
         propensity=torch.from_numpy(np.asarray(propensity, dtype=np.float32)),

@@ -148,10 +148,10 @@ def fit_two_stage(
     if validation is None:
         train, validation = holdout_split(train, seed=opts.seed)
     provider = build_provider(method, train, hidden=hidden, seed=opts.seed, device=opts.device)
-    provider.arm_index(validation)
+    cols = provider.arm_index(validation)
     tt = experiment_tensors(train, provider.schema, device=opts.device)
-    vt = experiment_tensors(validation, provider.schema, device=opts.device)
-    val = make_validation(validation, budgets)
+    vt = experiment_tensors(validation, provider.schema, device=opts.device, columns=cols)
+    val = make_validation(validation, budgets, model_arms=provider.arms)
     loss = PredictionLoss(provider.outcome_scale, provider.cost_scale)
     result = run_training(provider, loss, tt, vt, val, opts, on_epoch=on_epoch)
     provider.training = {**data_summary(train, validation), **training_summary(result)}

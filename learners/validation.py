@@ -23,6 +23,8 @@ class Validation:
     data: ExperimentData
     budgets: np.ndarray
     """per-capita incremental budgets of the EOM score (empty: score by prediction loss)"""
+    received: np.ndarray
+    """(N,) each unit's received arm as a column of the model's predictions"""
 
     @property
     def by_eom(self) -> bool:
@@ -31,12 +33,9 @@ class Validation:
 
 def max_spend_per_capita(data: ExperimentData) -> float:
     """The largest arm-mean incremental cost (IPW with the data's propensity)."""
-    p = data.design_propensity("EOM")
-    n = data.n_units
-    spend = np.bincount(data.arm, weights=data.cost / p, minlength=data.n_arms) / n
-    share = np.bincount(data.arm, weights=1.0 / p, minlength=data.n_arms) / n
-    mean_cost = np.divide(spend, share, out=np.zeros_like(spend), where=share > 0)
-    return float(np.max(mean_cost - mean_cost[0]))
+    from evaluation.eom_curve import max_spend_per_capita as max_spend
+
+    return max_spend(data.arm, data.cost, data.design_propensity("EOM"))
 
 
 def default_budgets(data: ExperimentData, count: int = 10) -> np.ndarray:
@@ -47,24 +46,35 @@ def default_budgets(data: ExperimentData, count: int = 10) -> np.ndarray:
     return np.linspace(0.1, 1.0, count) * top
 
 
-def make_validation(data: ExperimentData, budgets: np.ndarray | None = None) -> Validation:
+def make_validation(
+    data: ExperimentData, budgets: np.ndarray | None = None, *,
+    model_arms: tuple[str, ...] | None = None,
+) -> Validation:
+    """The validation scorer of ``data`` for a model over ``model_arms`` (default data's)."""
+    from learners.provider import arm_columns
+
+    arms = data.arms if model_arms is None else model_arms
+    cols = arm_columns(arms, data)
     if data.kind != "rct":
-        return Validation(data, np.zeros(0))
+        return Validation(data, np.zeros(0), cols[data.arm])
+    missing = sorted(set(arms) - set(data.arms))
+    if missing:
+        raise UsageError(f"{data.source}: the validation data never randomised arm "
+                         f"{missing[0]!r}, which the model can choose; EOM needs every arm")
     b = default_budgets(data) if budgets is None else np.asarray(budgets, dtype=np.float64)
     if b.ndim != 1 or b.size == 0 or np.any(b < 0) or not np.all(np.isfinite(b)):
         raise UsageError(f"validation budgets: expected non-negative per-capita budgets, got {b}")
-    return Validation(data, b)
+    return Validation(data, b, cols[data.arm])
 
 
 def eom_score(value: np.ndarray, cost: np.ndarray, validation: Validation) -> float:
     """Mean per-capita EOM value over the validation budgets (IPW, matched incremental spend)."""
-    from evaluation.policy import eom_at_budget
+    from evaluation.eom_curve import eom_curve
 
     d = validation.data
-    p = d.design_propensity("EOM")
-    vals = [eom_at_budget(d.arm, d.outcome, d.cost, value, cost, float(b), propensity=p)[1].value
-            for b in validation.budgets]
-    return float(np.mean(vals))
+    curve = eom_curve(validation.received, d.outcome, d.cost, value, cost, validation.budgets,
+                      propensity=d.design_propensity("EOM"))
+    return float(np.mean(curve.value))
 
 
 HOLDOUT_FRACTION = 0.2
