@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.lambda_path import LambdaPath, _predictions, lambda_for_budget, lambda_path
+from evaluation.lambda_path import LambdaPath, check_predictions, lambda_for_budget, lambda_path
 from evaluation.policy import FORMS, Form, _finite, _vector
 from evaluation.resample import bootstrap_sums, percentile_interval
 from formulations.errors import UsageError
@@ -218,7 +218,7 @@ def eom_curve(
     budgets; the bootstrap costs O(n_boot * N * K).
     """
     _check_options(form, n_boot, level)
-    vp, cp = _predictions(value_pred, cost_pred)
+    vp, cp = check_predictions(value_pred, cost_pred)
     d = rct_arrays(received, outcome, cost, propensity, n_arms=vp.shape[1])
     if vp.shape[0] != d.n:
         raise UsageError(f"value_pred/cost_pred: expected {d.n} rows (one per unit, like "
@@ -415,7 +415,8 @@ class TrueValue:
     spend: float
 
 
-def _truth(name: str, a: object, shape: tuple[int, ...]) -> np.ndarray:
+def check_truth(name: str, a: object, shape: tuple[int, ...]) -> np.ndarray:
+    """A finite (N, M) array of true expected values or costs, or a UsageError naming it."""
     x = np.asarray(a, dtype=np.float64)
     if x.shape != shape:
         raise UsageError(f"{name}: expected shape {shape} (units x arms), got {x.shape}")
@@ -442,9 +443,9 @@ def true_value_at_budget(
     true_value (value), both per capita; the budget rule is the one of
     :func:`~evaluation.lambda_path.lambda_for_budget`.
     """
-    vp, cp = _predictions(value_pred, cost_pred)
-    tv = _truth("true_value", true_value, vp.shape)
-    tc = _truth("true_cost", true_cost, vp.shape)
+    vp, cp = check_predictions(value_pred, cost_pred)
+    tv = check_truth("true_value", true_value, vp.shape)
+    tc = check_truth("true_cost", true_cost, vp.shape)
     b = _budgets(budgets)
     if path is None:
         path = lambda_path(vp, cp)
@@ -466,8 +467,8 @@ def true_policy_value(
     tv = np.asarray(true_value, dtype=np.float64)
     if tv.ndim != 2:
         raise UsageError(f"true_value: expected shape (N, M), got {tv.shape}")
-    tv = _truth("true_value", tv, tv.shape)
-    tc = _truth("true_cost", true_cost, tv.shape)
+    tv = check_truth("true_value", tv, tv.shape)
+    tc = check_truth("true_cost", true_cost, tv.shape)
     ch = _vector("chosen", chosen, tv.shape[0])
     if ch.dtype.kind not in "iu" or ch.min() < 0 or ch.max() >= tv.shape[1]:
         raise UsageError(f"chosen: expected arm indices 0..{tv.shape[1] - 1}")

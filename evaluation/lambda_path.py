@@ -221,7 +221,8 @@ class LambdaPath:
         return out[:, 0] if one else out
 
 
-def _predictions(value_pred: object, cost_pred: object) -> tuple[np.ndarray, np.ndarray]:
+def check_predictions(value_pred: object, cost_pred: object) -> tuple[np.ndarray, np.ndarray]:
+    """Two finite float arrays of the same shape (N, M), or a UsageError naming the bad one."""
     vp = np.asarray(value_pred, dtype=np.float64)
     cp = np.asarray(cost_pred, dtype=np.float64)
     if vp.ndim != 2 or vp.shape != cp.shape or vp.shape[1] < 1:
@@ -245,7 +246,7 @@ def lambda_path(value_pred: np.ndarray, cost_pred: np.ndarray) -> LambdaPath:
     efficiencies; loops run over the M columns only. Increments whose efficiency is not > 0
     (possible only through underflow) are never taken for λ >= 0 and are left out.
     """
-    vp, cp = _predictions(value_pred, cost_pred)
+    vp, cp = check_predictions(value_pred, cost_pred)
     m = vp.shape[1]
     hulls = upper_hulls(vp, cp, keep_value=False)
     eff = np.ascontiguousarray(hulls.efficiency.T)  # (M-1, N)
