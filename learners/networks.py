@@ -9,7 +9,12 @@
   net only ever sees the loss of its own arm's rows, so training them together is training M
   separate models (Adam's statistics are per parameter).
 
-Both return ``cost`` None when the data has fixed per-arm costs (nothing to learn). Outputs are
+Both return ``cost`` None when every arm's cost is fixed (nothing to learn); arms with a fixed
+cost (``fixed_costs``, NaN where learned: e.g. a control that costs nothing) output that cost,
+so neither the engine nor a loss ever sees a learned cost where the cost is known; a learned
+cost is never below ``cost_floor`` (the smallest cost seen in training for that arm: a cost
+below anything ever observed is not credible, and a negative one would make a coupon look free).
+Outputs are
 in the data's units: the last layer's outputs are multiplied by fixed target scales (buffers,
 the training standard deviations of outcome and cost), so the weights work at order 1 whatever
 the currency while every loss and the engine see predictions in the data's units.
@@ -34,18 +39,33 @@ def default_hidden(n_inputs: int) -> tuple[int, ...]:
 class _Scaled(nn.Module):
     outcome_scale: torch.Tensor
     cost_scale: torch.Tensor
+    fixed_cost: torch.Tensor
+    cost_floor: torch.Tensor
 
-    def __init__(self, outcome_scale: float, cost_scale: float) -> None:
+    def __init__(self, n_arms: int, outcome_scale: float, cost_scale: float,
+                 fixed_costs: Sequence[float] | None,
+                 cost_floor: Sequence[float] | None) -> None:
         super().__init__()
         self.register_buffer("outcome_scale", torch.tensor(float(outcome_scale)))
         self.register_buffer("cost_scale", torch.tensor(float(cost_scale)))
+        fixed = torch.full((n_arms,), float("nan")) if fixed_costs is None else \
+            torch.tensor([float(x) for x in fixed_costs])
+        self.register_buffer("fixed_cost", fixed)
+        floor = torch.full((n_arms,), -float("inf")) if cost_floor is None else \
+            torch.tensor([float(x) for x in cost_floor])
+        self.register_buffer("cost_floor", floor)
+
+    def _cost(self, raw: torch.Tensor) -> torch.Tensor:
+        learned = torch.maximum(raw * self.cost_scale, self.cost_floor)
+        return torch.where(torch.isnan(self.fixed_cost), learned, self.fixed_cost)
 
 
 class MultiHeadMLP(_Scaled):
     def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
                  predict_cost: bool = True, outcome_scale: float = 1.0,
-                 cost_scale: float = 1.0) -> None:
-        super().__init__(outcome_scale, cost_scale)
+                 cost_scale: float = 1.0, fixed_costs: Sequence[float] | None = None,
+                 cost_floor: Sequence[float] | None = None) -> None:
+        super().__init__(n_arms, outcome_scale, cost_scale, fixed_costs, cost_floor)
         layers: list[nn.Module] = []
         width = n_inputs
         for h in hidden:
@@ -60,14 +80,15 @@ class MultiHeadMLP(_Scaled):
         out = self.head(self.trunk(x))
         if not self.predict_cost:
             return out * self.outcome_scale, None
-        return out[:, : self.n_arms] * self.outcome_scale, out[:, self.n_arms:] * self.cost_scale
+        return out[:, : self.n_arms] * self.outcome_scale, self._cost(out[:, self.n_arms:])
 
 
 class ArmwiseMLP(_Scaled):
     def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
                  predict_cost: bool = True, outcome_scale: float = 1.0,
-                 cost_scale: float = 1.0) -> None:
-        super().__init__(outcome_scale, cost_scale)
+                 cost_scale: float = 1.0, fixed_costs: Sequence[float] | None = None,
+                 cost_floor: Sequence[float] | None = None) -> None:
+        super().__init__(n_arms, outcome_scale, cost_scale, fixed_costs, cost_floor)
         self.n_arms = n_arms
         self.predict_cost = predict_cost
         sizes = [n_inputs, *hidden, 2 if predict_cost else 1]
@@ -87,7 +108,7 @@ class ArmwiseMLP(_Scaled):
                 h = torch.relu(h)
         # h: (M, B, outputs)
         value = h[:, :, 0].T * self.outcome_scale
-        return value, (h[:, :, 1].T * self.cost_scale if self.predict_cost else None)
+        return value, (self._cost(h[:, :, 1].T) if self.predict_cost else None)
 
 
 NETWORKS: dict[str, type[nn.Module]] = {"tsm-sl": MultiHeadMLP, "t-learner": ArmwiseMLP}

@@ -155,8 +155,11 @@ def load_model(folder: str | os.PathLike[str], *, trusted: tuple[str, ...] = ())
     hidden = tuple(int(h) for h in hyper.get("hidden", ()))
     outcome_scale = float(targets.get("outcome_scale", 1.0))
     cost_scale = float(targets.get("cost_scale", 1.0))
-    net = NETWORKS[method](schema.width, len(arms), hidden, predict_cost=fixed_costs is None,
-                           outcome_scale=outcome_scale, cost_scale=cost_scale)
+    from learners.known_costs import all_fixed
+
+    net = NETWORKS[method](schema.width, len(arms), hidden, predict_cost=not all_fixed(fixed_costs),
+                           outcome_scale=outcome_scale, cost_scale=cost_scale,
+                           fixed_costs=fixed_costs)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)

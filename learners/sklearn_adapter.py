@@ -13,7 +13,8 @@ The estimator is named ``module:Class`` (default
 set to the seed where the estimator has one. Features are encoded by the model's
 :class:`learners.features.FeatureSchema` (standardised numbers, one-hot categories). There is no
 early stopping on validation EOM here: the estimator has its own regularisation; the validation
-EOM is reported after fitting. Costs given per arm (``[costs]``) are not learned.
+EOM is reported after fitting. Known costs (a ``[costs]`` table, or an arm whose every training
+row costs the same) are not learned (learners/two_stage.py, ``fixed_arm_costs``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData
 from learners.features import FeatureSchema
+from learners.known_costs import apply_fixed
 from learners.provider import Data, ProviderBase
 
 DEFAULT_ESTIMATOR = "sklearn.ensemble:HistGradientBoostingRegressor"
@@ -78,7 +80,7 @@ class SklearnProvider(ProviderBase):
             assert self.fixed_costs is not None
             cost = np.broadcast_to(self.fixed_costs, value.shape).copy()
         else:
-            cost = self._predict(self.cost_models, x)
+            cost = apply_fixed(self._predict(self.cost_models, x), self.fixed_costs)
         return value, cost
 
 
@@ -130,8 +132,8 @@ def fit_sklearn(
     seed: int = 0,
 ) -> SklearnProvider:
     """Fit the adapter on ``train`` (every arm needs at least 2 rows in ``per-arm`` mode)."""
+    from learners.known_costs import all_fixed, fixed_arm_costs
     from learners.tensors import arm_share
-    from learners.two_stage import fixed_arm_costs
 
     if mode not in MODES:
         raise UsageError(f"mode: expected one of {list(MODES)}, got {mode!r}")
@@ -141,7 +143,7 @@ def fit_sklearn(
     fixed = fixed_arm_costs(train)
     m = train.n_arms
     counts = train.arm_counts
-    targets = [("value", train.outcome)] + ([] if fixed is not None else [("cost", train.cost)])
+    targets = [("value", train.outcome)] + ([] if all_fixed(fixed) else [("cost", train.cost)])
     fitted: dict[str, list[Any]] = {}
     for name, y in targets:
         models = []

@@ -4,10 +4,10 @@ validation EOM, a seed that makes a CPU run reproducible, progress and a per-epo
 One epoch is one pass over a seeded permutation of the training rows in mini-batches; after
 each epoch the model predicts the validation data and is scored (learners/validation.py); the
 best state is kept and training stops after ``patience`` epochs without improvement. The log
-has one row per epoch: ``epoch, train_loss, val_loss, val_score, val_seconds, seconds,
-samples_per_s``
-(``val_score`` is the mean validation EOM, or minus the validation loss where the validation data
-is observational; ``val_seconds`` the part of the epoch spent on validation).
+has one row per epoch: ``epoch, train_loss, val_loss, val_eom, val_score, val_seconds,
+seconds, samples_per_s`` (``val_eom`` is the mean validation EOM, NaN where the validation data
+is observational; ``val_score`` the selection score: the EOM, or else minus the validation loss;
+``val_seconds`` the part of the epoch spent on validation).
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ def train(
                 score = -row["val_loss"]
         else:
             score = -row["train_loss"]
+        row["val_eom"] = score if by_eom else float("nan")
         row["val_score"] = score
         row["val_seconds"] = time.perf_counter() - tv
         row["seconds"] = time.perf_counter() - t0

@@ -18,4 +18,5 @@ def write_training_log(log: pd.DataFrame, folder: str | os.PathLike[str], *, tit
 
     out = Path(folder)
     atomic_write_frame(log, out / LOG_CSV)
-    plot_training_log(log, out / LOG_PNG, title=title)
+    shown = [c for c in ("epoch", "train_loss", "val_loss", "val_eom") if c in log.columns]
+    plot_training_log(log[shown], out / LOG_PNG, title=title)

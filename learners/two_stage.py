@@ -6,8 +6,9 @@
 EOM (learners/training.py), and both are parameter providers (learners/provider.py).
 
 The network works in units of the targets' training standard deviations and outputs the data's
-units (learners/networks.py). Where the data has fixed per-arm costs (a ``[costs]`` table,
-e.g. an e-mail's price) the cost is not learned: ``predict`` returns those costs.
+units (learners/networks.py). Where an arm's cost is known (a ``[costs]`` table, e.g. an
+e-mail's price, or an arm whose every training row costs the same, e.g. a control that costs
+nothing) it is not learned: ``predict`` returns that cost.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData
 from learners.features import FeatureSchema
+from learners.known_costs import all_fixed, cost_floor, fixed_arm_costs
 from learners.provider import Data, ProviderBase
 from learners.training import TrainingOptions, TrainingResult
 
@@ -43,7 +45,7 @@ class TorchProvider(ProviderBase):
     outcome_scale: float = 1.0
     cost_scale: float = 1.0
     fixed_costs: np.ndarray | None = None
-    """(M,) per-arm costs when the data had no cost column (not learned)"""
+    """(M,) known per-arm costs (NaN where learned), or None (learners/two_stage.py)"""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -64,8 +66,8 @@ class TorchProvider(ProviderBase):
                 if c is not None:
                     outs_c.append(c.double().cpu().numpy())
         value = np.concatenate(outs_v)
-        if self.fixed_costs is not None:
-            cost = np.broadcast_to(self.fixed_costs, value.shape).copy()
+        if all_fixed(self.fixed_costs):
+            cost = np.broadcast_to(self.fixed_costs, value.shape).copy()  # type: ignore[arg-type]
         else:
             cost = np.concatenate(outs_c)
         return value, cost
@@ -81,12 +83,6 @@ class TorchProvider(ProviderBase):
 def _scale(x: np.ndarray) -> float:
     sd = float(np.std(x))
     return sd if sd > 1e-12 else 1.0
-
-
-def fixed_arm_costs(data: ExperimentData) -> np.ndarray | None:
-    if data.option_costs is None:
-        return None
-    return np.array([data.option_costs[a] for a in data.arms], dtype=np.float64)
 
 
 def build_provider(
@@ -110,9 +106,10 @@ def build_provider(
     seed_everything(seed)
     factory = network_factory or NETWORKS[method]
     outcome_scale = _scale(train.outcome)
-    cost_scale = 1.0 if fixed is not None else _scale(train.cost)
-    net = factory(schema.width, train.n_arms, h, predict_cost=fixed is None,
-                  outcome_scale=outcome_scale, cost_scale=cost_scale)
+    cost_scale = 1.0 if all_fixed(fixed) else _scale(train.cost)
+    net = factory(schema.width, train.n_arms, h, predict_cost=not all_fixed(fixed),
+                  outcome_scale=outcome_scale, cost_scale=cost_scale, fixed_costs=fixed,
+                  cost_floor=cost_floor(train))
     return TorchProvider(method=method, arms=train.arms, schema=schema, network=net, hidden=h,
                          outcome_scale=outcome_scale, cost_scale=cost_scale, fixed_costs=fixed,
                          seed=seed, device=device)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "treatalloc.commands.simulate",
     "fit": "treatalloc.commands.fit",
     "predict": "treatalloc.commands.predict",
+    "evaluate": "treatalloc.commands.evaluate",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
