@@ -12,8 +12,9 @@
 Both return ``cost`` None when every arm's cost is fixed (nothing to learn); arms with a fixed
 cost (``fixed_costs``, NaN where learned: e.g. a control that costs nothing) output that cost,
 so neither the engine nor a loss ever sees a learned cost where the cost is known; a learned
-cost is never below ``cost_floor`` (the smallest cost seen in training for that arm: a cost
-below anything ever observed is not credible, and a negative one would make a coupon look free).
+cost is never predicted below ``cost_floor`` (the smallest cost seen in training for that arm: a
+cost below anything ever observed is not credible, and a negative one would make a coupon look
+free); the floor applies in evaluation mode (predictions), not to the training loss.
 Outputs are
 in the data's units: the last layer's outputs are multiplied by fixed target scales (buffers,
 the training standard deviations of outcome and cost), so the weights work at order 1 whatever
@@ -56,7 +57,11 @@ class _Scaled(nn.Module):
         self.register_buffer("cost_floor", floor)
 
     def _cost(self, raw: torch.Tensor) -> torch.Tensor:
-        learned = torch.maximum(raw * self.cost_scale, self.cost_floor)
+        learned = raw * self.cost_scale
+        if not self.training:
+            # only at prediction: a clamp in training has no gradient below the floor, and a
+            # head whose outputs all sink below it would never recover
+            learned = torch.maximum(learned, self.cost_floor)
         return torch.where(torch.isnan(self.fixed_cost), learned, self.fixed_cost)
 
 

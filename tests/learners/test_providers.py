@@ -30,32 +30,30 @@ def tsm(small_sim: Simulation) -> object:
     return fitted(small_sim, "tsm-sl")
 
 
-def true_value(sim: Simulation, chosen: np.ndarray) -> tuple[float, float]:
-    """(true per-capita uplift, true per-capita incremental spend) of an allocation of test."""
-    v, c = sim.truth["test"].incremental()
-    rows = np.arange(chosen.shape[0])
-    return float(v[rows, chosen].mean()), float(c[rows, chosen].mean())
-
-
 @pytest.mark.parametrize("method", ["tsm-sl", "t-learner", "sklearn"])
 def test_every_method_beats_all_control_and_random(small_sim: Simulation, method: str) -> None:
+    from evaluation.eom_curve import true_value_at_budget
+
     provider = fitted(small_sim, method)
     assert isinstance(provider, ParameterProvider)
     test = small_sim.data["test"]
-    budget = 0.8  # per capita; the all-max spend is about 4
-    chosen = provider.policy(test, budget, per_capita=True)
-    value, spend = true_value(small_sim, chosen)
-    assert spend <= budget * 1.15  # predicted costs: the true spend is near the budget
-    # a random policy with the same true spend: each unit treated with the arm mix of `chosen`,
-    # scaled down until its true spend is at most the model's
-    rng = np.random.default_rng(0)
-    v, c = small_sim.truth["test"].incremental()
-    shares = np.bincount(chosen, minlength=5) / chosen.size
-    rand = rng.choice(5, size=chosen.size, p=shares)
-    rv, rs = true_value(small_sim, rand)
-    scale = min(1.0, spend / rs)
-    assert value > 0.0  # all-control has uplift 0
-    assert value > scale * rv + 0.005, (method, value, rv, scale)
+    truth = small_sim.truth["test"]
+    tv, tc = truth.incremental()
+    budgets = np.array([0.4, 0.8, 1.6])  # per capita; the all-max spend is about 4
+    curve = true_value_at_budget(*provider.predict(test), truth.value, truth.cost, budgets)
+    assert np.all(curve.fits) and np.all(curve.spend <= budgets + 1e-12)
+    # a random policy at the same true spend: every unit gets the model's arm mix at random,
+    # mixed with control until the expected true spend equals the model's (exact expectation)
+    for k in range(budgets.size):
+        shares = np.bincount(curve.chosen[k], minlength=5) / test.n_units
+        mix_value, mix_spend = shares @ tv.mean(axis=0), shares @ tc.mean(axis=0)
+        random_value = mix_value * min(1.0, curve.spend[k] / mix_spend)
+        assert curve.uplift[k] > 0.0  # all-control has uplift 0
+        assert curve.uplift[k] > random_value + 0.005, (method, k, curve.uplift[k], random_value)
+    # the deployment protocol (the engine at the nominal budget) is above all-control too
+    chosen = provider.policy(test, 0.8, per_capita=True)
+    rows = np.arange(chosen.shape[0])
+    assert tv[rows, chosen].mean() > 0.02
 
 
 def test_instance_is_incremental_and_policy_is_the_dual(small_sim: Simulation, tsm: object,
