@@ -104,5 +104,5 @@ def test_binary_metrics_on_binary_data_only() -> None:
     qini, up = uplift_curves_on(data, vp)
     assert qini.kind == "qini" and up.kind == "uplift" and qini.n == data.n_units
     three = _data()
-    with pytest.raises(UsageError, match="binary treatment .* has 3 arms"):
+    with pytest.raises(UsageError, match=r"binary treatment .* has 3 arms"):
         aucc_on(three, *_predictions(three))

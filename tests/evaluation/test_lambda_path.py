@@ -157,5 +157,5 @@ def test_bad_step_function_inputs_are_errors() -> None:
         lambda_for_budget(path, np.zeros(4), np.array([1.0]))
     with pytest.raises(UsageError, match="f: expected shape"):
         path.step_values(np.zeros((4, 3)))
-    with pytest.raises(UsageError, match="steps: expected values in 0..4"):
+    with pytest.raises(UsageError, match=r"steps: expected values in 0\.\.4"):
         path.chosen_steps(np.array([5]))
