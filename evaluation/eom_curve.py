@@ -28,7 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.lambda_path import LambdaPath, check_predictions, lambda_for_budget, lambda_path
+from evaluation.lambda_path import (
+    LambdaPath,
+    check_predictions,
+    lambda_for_budget,
+    path_of_checked,
+)
 from evaluation.policy import FORMS, Form, _finite, _vector
 from evaluation.resample import bootstrap_sums, percentile_interval
 from formulations.errors import UsageError
@@ -225,7 +230,7 @@ def eom_curve(
                          f"'received'), got {vp.shape[0]}")
     b = _budgets(budgets_per_capita)
     if path is None:
-        path = lambda_path(vp, cp)
+        path = path_of_checked(vp, cp)
     elif path.n_units != d.n or path.n_options != vp.shape[1]:
         raise UsageError(f"path: built for ({path.n_units}, {path.n_options}) predictions, "
                          f"expected {vp.shape}")
@@ -454,7 +459,7 @@ def true_value_at_budget(
     tc = check_truth("true_cost", true_cost, vp.shape)
     b = _budgets(budgets)
     if path is None:
-        path = lambda_path(vp, cp)
+        path = path_of_checked(vp, cp)
     n = vp.shape[0]
     spend_steps = path.step_values(tc - tc[:, :1]) / n
     value_steps = path.step_values(tv) / n

@@ -246,7 +246,11 @@ def lambda_path(value_pred: np.ndarray, cost_pred: np.ndarray) -> LambdaPath:
     efficiencies; loops run over the M columns only. Increments whose efficiency is not > 0
     (possible only through underflow) are never taken for λ >= 0 and are left out.
     """
-    vp, cp = check_predictions(value_pred, cost_pred)
+    return path_of_checked(*check_predictions(value_pred, cost_pred))
+
+
+def path_of_checked(vp: np.ndarray, cp: np.ndarray) -> LambdaPath:
+    """:func:`lambda_path` of predictions :func:`check_predictions` has already passed."""
     m = vp.shape[1]
     hulls = upper_hulls(vp, cp, keep_value=False)
     eff = np.ascontiguousarray(hulls.efficiency.T)  # (M-1, N)
