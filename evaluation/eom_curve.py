@@ -28,7 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.lambda_path import LambdaPath, check_predictions, lambda_for_budget, lambda_path
+from evaluation.lambda_path import (
+    LambdaPath,
+    check_predictions,
+    lambda_for_budget,
+    path_of_checked,
+)
 from evaluation.policy import FORMS, Form, _finite, _vector
 from evaluation.resample import bootstrap_sums, percentile_interval
 from formulations.errors import UsageError
@@ -225,7 +230,7 @@ def eom_curve(
                          f"'received'), got {vp.shape[0]}")
     b = _budgets(budgets_per_capita)
     if path is None:
-        path = lambda_path(vp, cp)
+        path = path_of_checked(vp, cp)
     elif path.n_units != d.n or path.n_options != vp.shape[1]:
         raise UsageError(f"path: built for ({path.n_units}, {path.n_options}) predictions, "
                          f"expected {vp.shape}")
@@ -303,10 +308,9 @@ def paired_difference(
     in every replicate.
     """
     _check_options(curve_a.form, n_boot, level)
-    for name, cv in (("curve_a", curve_a), ("curve_b", curve_b)):
-        if cv.n != curve_b.n or cv.chosen.shape != curve_a.chosen.shape:
-            raise UsageError(f"{name}: expected curves on the same units, got {curve_a.n} and "
-                             f"{curve_b.n} units")
+    if curve_a.n != curve_b.n:
+        raise UsageError(f"curve_b: expected curves on the same units, got {curve_a.n} and "
+                         f"{curve_b.n} units")
     if curve_a.form != curve_b.form:
         raise UsageError(f"curve_b: expected the estimator of curve_a ({curve_a.form!r}), got "
                          f"{curve_b.form!r}")
@@ -319,17 +323,24 @@ def paired_difference(
     form = curve_a.form
     ip = 1.0 / d.propensity
     base = np.stack([d.outcome * ip, ip], axis=1)
-    mask = np.concatenate([curve_a.chosen == d.received, curve_b.chosen == d.received])
+    wa = (curve_a.chosen == d.received).astype(np.float64)
+    # B's sums are A's minus the sums over the units where the two differ (weight +-1), so
+    # where the policies agree the difference is exactly 0, not 0 up to summation order
+    mask = np.concatenate([wa, wa - (curve_b.chosen == d.received)])
     k = curve_a.budgets.size
-    point = mask.astype(np.float64) @ base
-    pv = _ratio(point[:, 0], point[:, 1], form, d.n)
-    diff = pv[:k] - pv[k:]
+
+    def difference(sums: np.ndarray) -> np.ndarray:
+        a, delta = sums[..., :k, :], sums[..., k:, :]
+        if form == "ipw":
+            return np.asarray(delta[..., 0] / d.n)
+        b = a - delta
+        return _ratio(a[..., 0], a[..., 1], form, d.n) - _ratio(b[..., 0], b[..., 1], form, d.n)
+
+    diff = difference(mask @ base)
     ci = None
     below = np.full(k, np.nan)
     if n_boot:
-        reps = bootstrap_sums(mask, base, n_boot=n_boot, seed=seed)
-        rv = _ratio(reps[:, :, 0], reps[:, :, 1], form, d.n)
-        rd = rv[:, :k] - rv[:, k:]
+        rd = difference(bootstrap_sums(mask, base, n_boot=n_boot, seed=seed))
         ci = percentile_interval(rd, level)
         below = np.mean(rd < 0, axis=0)
     return PairedDifference(budgets=curve_a.budgets, difference=diff, ci=ci,
@@ -448,7 +459,7 @@ def true_value_at_budget(
     tc = check_truth("true_cost", true_cost, vp.shape)
     b = _budgets(budgets)
     if path is None:
-        path = lambda_path(vp, cp)
+        path = path_of_checked(vp, cp)
     n = vp.shape[0]
     spend_steps = path.step_values(tc - tc[:, :1]) / n
     value_steps = path.step_values(tv) / n

@@ -65,9 +65,11 @@ class LambdaPath:
     from_column:
         (M-1, N) sorted column each of those increments starts from (int16 unless M is huge;
         :meth:`chosen_steps` returns options in this dtype).
+    event_unit, event_column, event_step:
+        (E,) the moves in step order: unit, sorted column it moves to, step.
 
-    The event list (:attr:`events`) is built on first use; the step-function evaluators work
-    on the (M-1, N) layout directly and never need it.
+    :attr:`events` (with options and λ) is built from these on first use; the step-function
+    evaluators work on the (M-1, N) layout directly.
     """
 
     start: np.ndarray
@@ -76,6 +78,9 @@ class LambdaPath:
     hulls: Hulls
     increment_step: np.ndarray
     from_column: np.ndarray
+    event_unit: np.ndarray
+    event_column: np.ndarray
+    event_step: np.ndarray
 
     @property
     def n_units(self) -> int:
@@ -94,17 +99,13 @@ class LambdaPath:
     @cached_property
     def events(self) -> Events:
         """Every move (λ, unit, from_option, to_option, step), sorted by λ descending."""
-        inc = self.increment_step.reshape(-1)
-        flat = np.flatnonzero(inc < self.no_step)
-        step = inc[flat].astype(np.int64)
-        order = np.argsort(step, kind="stable")
-        flat, step = flat[order], step[order]
-        j, unit = np.divmod(flat, self.n_units)
-        from_col = self.from_column.reshape(-1)[flat]
+        unit = self.event_unit.astype(np.int64)
+        col = self.event_column.astype(np.int64)
+        step = self.event_step.astype(np.int64)
+        from_col = self.from_column[col - 1, unit]
         return Events(
-            lam=self.breakpoints[step - 1], unit=unit.astype(np.int64),
-            from_option=self._option(unit, from_col), to_option=self._option(unit, j + 1),
-            step=step,
+            lam=self.breakpoints[step - 1], unit=unit, from_option=self._option(unit, from_col),
+            to_option=self._option(unit, col), step=step,
         )
 
     def _option(self, unit: np.ndarray, sorted_col: np.ndarray) -> np.ndarray:
@@ -136,21 +137,25 @@ class LambdaPath:
         return self.chosen(int(self.step_at(lam)))
 
     def chosen_steps(self, steps: np.ndarray) -> np.ndarray:
-        """(K, N) option of every unit at each of K steps (int16 unless M > 32767)."""
+        """(K, N) option of every unit at each of K steps (int16 unless M > 32767).
+
+        Replays the moves once in step order (sorted columns only grow along a unit's hull,
+        so a unit's column at step s is the largest it has moved to by then).
+        """
         s = np.asarray(steps, dtype=np.int64).reshape(-1)
         if s.size and (s.min() < 0 or s.max() >= self.n_steps):
             raise UsageError(f"steps: expected values in 0..{self.n_steps - 1}, got "
                              f"{s.min()}..{s.max()}")
         out = np.empty((s.size, self.n_units), dtype=self.from_column.dtype)
-        inc = self.increment_step
         order = self.hulls.order
-        col = np.empty(self.n_units, dtype=self.from_column.dtype)
-        for k, sk in enumerate(s.tolist()):
-            np.copyto(col, self.hulls.start)
-            # steps increase along a unit's increments, so the last column whose increment is
-            # taken by step sk is the unit's hull point at sk (sk a Python int: no int64 cast)
-            for j in range(1, inc.shape[0] + 1):
-                np.copyto(col, j, where=inc[j - 1] <= sk)
+        col = self.hulls.start.astype(self.from_column.dtype)
+        rank = np.argsort(s, kind="stable")
+        ends = np.searchsorted(self.event_step, s[rank], side="right")
+        done = 0
+        for k, end in zip(rank.tolist(), ends.tolist(), strict=True):
+            if end > done:
+                np.maximum.at(col, self.event_unit[done:end], self.event_column[done:end])
+                done = end
             if order is None:
                 out[k] = col
             else:
@@ -246,24 +251,31 @@ def lambda_path(value_pred: np.ndarray, cost_pred: np.ndarray) -> LambdaPath:
     efficiencies; loops run over the M columns only. Increments whose efficiency is not > 0
     (possible only through underflow) are never taken for λ >= 0 and are left out.
     """
-    vp, cp = check_predictions(value_pred, cost_pred)
+    return path_of_checked(*check_predictions(value_pred, cost_pred))
+
+
+def path_of_checked(vp: np.ndarray, cp: np.ndarray) -> LambdaPath:
+    """:func:`lambda_path` of predictions :func:`check_predictions` has already passed."""
     m = vp.shape[1]
     hulls = upper_hulls(vp, cp, keep_value=False)
+    n = vp.shape[0]
     eff = np.ascontiguousarray(hulls.efficiency.T)  # (M-1, N)
     real = eff > 0
     lam = eff[real]
-    flat = np.flatnonzero(real)
+    row, unit = np.nonzero(real)  # row j-1 of eff: the increment ending at sorted column j
+    if lam.size >= np.iinfo(np.int32).max - 2:
+        raise UsageError(f"value_pred: {lam.size} hull increments; at most "
+                         f"{np.iinfo(np.int32).max - 3} are supported")
     order = np.argsort(-lam)
     lam = lam[order]
+    row, unit = row[order], unit[order]
     new = np.empty(lam.size, dtype=bool)
     new[:1] = True
     np.not_equal(lam[1:], lam[:-1], out=new[1:])
     breakpoints = lam[new]
-    if breakpoints.size + 2 >= np.iinfo(np.int32).max:
-        raise UsageError(f"value_pred: {breakpoints.size} distinct breakpoints; at most "
-                         f"{np.iinfo(np.int32).max - 3} are supported")
+    step = np.cumsum(new, dtype=np.int32)
     increment_step = np.full(eff.shape, breakpoints.size + 1, dtype=np.int32)
-    increment_step.reshape(-1)[flat[order]] = np.cumsum(new, dtype=np.int32)
+    increment_step.reshape(-1)[row * n + unit] = step
     # the sorted column each increment starts from: the previous hull point of its unit
     from_column = np.empty(eff.shape, dtype=np.int16 if m <= np.iinfo(np.int16).max else np.int64)
     prev = hulls.start.astype(from_column.dtype)
@@ -273,6 +285,8 @@ def lambda_path(value_pred: np.ndarray, cost_pred: np.ndarray) -> LambdaPath:
     return LambdaPath(
         start=hulls.option_of(hulls.start), breakpoints=breakpoints, n_options=m, hulls=hulls,
         increment_step=increment_step, from_column=from_column,
+        event_unit=unit.astype(np.int32 if n < np.iinfo(np.int32).max else np.int64),
+        event_column=(row + 1).astype(from_column.dtype), event_step=step,
     )
 
 

@@ -121,7 +121,7 @@ def plot_cost_curve(
         ax.plot(r.delta_cost, r.delta_reward, label=f"{name} (AUCC {r.aucc:.4f})")
     first = next(iter(group.values()))
     ax.plot([0.0, first.total_delta_cost], [0.0, first.total_delta_reward], linestyle="--",
-            color="grey", label="random (0.5)")
+            color="grey", label="random ranking (AUCC ~ 0.5)")
     ax.set_xlabel("incremental cost (per group member)")
     ax.set_ylabel("incremental reward (per group member)")
     ax.grid(alpha=0.3)
@@ -165,6 +165,8 @@ def plot_training_log(log: pd.DataFrame, path: PathLike, *, title: str | None = 
     ``log`` has the columns epoch, train_loss and val_eom; any other numeric column is drawn
     too: in the loss panel when its name contains "loss", in the EOM panel otherwise.
     """
+    from matplotlib.ticker import MaxNLocator
+
     p = _png(path)
     missing = [c for c in TRAINING_COLUMNS if c not in log.columns]
     if missing:
@@ -185,6 +187,7 @@ def plot_training_log(log: pd.DataFrame, path: PathLike, *, title: str | None = 
             ax.plot(epoch, np.asarray(log[col], dtype=np.float64), marker="o", markersize=3,
                     label=col)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
