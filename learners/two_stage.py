@@ -174,7 +174,7 @@ def run_training(
     provider.hyperparameters = {
         "hidden": list(provider.hidden), "epochs": opts.epochs,
         "batch_size": opts.resolved_batch(tt.n_units), "lr": opts.lr,
-        "weight_decay": opts.weight_decay, "patience": opts.patience,
+        "weight_decay": opts.weight_decay, "patience": opts.patience, "warmup": opts.warmup,
         "validation_budgets": [float(b) for b in val.budgets],
     }
     return result

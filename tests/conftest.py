@@ -22,3 +22,24 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def _one_thread_per_worker() -> None:
+    """Under pytest-xdist every worker gets one thread: two workers with two OpenMP threads each
+    on a two-core machine spin against each other (scikit-learn's gradient boosting ran 30x
+    slower that way)."""
+    import os
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
+_one_thread_per_worker()

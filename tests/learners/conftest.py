@@ -9,4 +9,4 @@ from learners.simulate import Simulation, simulate
 
 @pytest.fixture(scope="session")
 def small_sim() -> Simulation:
-    return simulate("plentiful", n_users=6_000, n_obs=1_000, seed=11)
+    return simulate("plentiful", n_users=20_000, n_obs=1_000, seed=11)

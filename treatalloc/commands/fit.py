@@ -25,8 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=100, help="at most this many (default 100)")
     p.add_argument("--patience", type=int, default=10,
                    help="stop after this many epochs without a better validation score")
+    p.add_argument("--warmup", type=int, default=5,
+                   help="epochs before a checkpoint may be selected (default 5)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="default N/20 clipped to 256..4096")
+                   help="default N/100 clipped to 256..4096")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--hidden", metavar="W1,W2,...",
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.model_dir, "--model-dir", force=args.force)
     options = TrainingOptions(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, patience=args.patience, seed=args.seed,
+        weight_decay=args.weight_decay, patience=args.patience, warmup=args.warmup,
+        seed=args.seed,
         device=args.device,
     )
     check_device(args.device)
