@@ -17,9 +17,8 @@ split is used once, for the chosen model:
 * the deployment protocol: the engine's ``dual`` allocation at the nominal budget from the
   predicted costs (``provider.policy``), with its true uplift and true spend.
 
-Grids (the same size for every method; "epochs" is chosen by early stopping, at most 200 with
-patience 10): torch methods lr in {1e-3, 3e-3} x batch size in {256, 1024}; sklearn
-(HistGradientBoosting, per arm) learning_rate in {0.05, 0.1} x max_iter in {100, 300}.
+The grids are those of learners/tuning.py (the same size for every method; epochs by early
+stopping).
 
 Output: one row per (seed, method, budget) in the CSV, and a summary table (mean and sd over
 seeds of the capture, and the paired difference to TSM-SL with a 95% t-interval over seeds).
@@ -28,42 +27,12 @@ seeds of the capture, and the paired difference to TSM-SL with a 95% t-interval 
 from __future__ import annotations
 
 import argparse
-import itertools
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-TORCH_GRID = [{"lr": lr, "batch_size": b} for lr, b in itertools.product((1e-3, 3e-3), (256, 1024))]
-SKLEARN_GRID = [{"learning_rate": lr, "max_iter": it}
-                for lr, it in itertools.product((0.05, 0.1), (100, 300))]
-MAX_EPOCHS, PATIENCE = 200, 10
-
-
-def fit_config(method: str, config: dict[str, Any], train: Any, validation: Any,
-               seed: int) -> Any:
-    from learners.methods import FitSpec, fit
-    from learners.training import TrainingOptions
-
-    if method == "sklearn":
-        spec = FitSpec(method="sklearn", options=TrainingOptions(seed=seed), params=config)
-    else:
-        opts = TrainingOptions(epochs=MAX_EPOCHS, patience=PATIENCE, seed=seed, **config)
-        spec = FitSpec(method=method, options=opts)
-    return fit(train, spec, validation=validation)
-
-
-def tuned(method: str, train: Any, validation: Any, seed: int) -> tuple[Any, dict[str, Any]]:
-    grid = SKLEARN_GRID if method == "sklearn" else TORCH_GRID
-    best, best_cfg, best_score = None, {}, -np.inf
-    for cfg in grid:
-        p = fit_config(method, cfg, train, validation, seed)
-        score = float(p.training["best_score"])
-        if score > best_score:
-            best, best_cfg, best_score = p, cfg, score
-    return best, {**best_cfg, "val_score": best_score}
 
 
 def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.DataFrame:
@@ -73,9 +42,15 @@ def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.Da
     vp, cp = provider.predict(test)
     model = true_value_at_budget(vp, cp, tv, tc, budgets)
     oracle = true_value_at_budget(tv, tc, tv, tc, budgets)
+    import warnings
+
+    from learners.provider import BudgetWarning
+
     deploy_uplift, deploy_spend = [], []
     for b in budgets:
-        chosen = provider.policy(test, float(b), per_capita=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BudgetWarning)  # the top budget may not bind
+            chosen = provider.policy(test, float(b), per_capita=True)
         t = true_policy_value(chosen, tv, tc)
         deploy_uplift.append(t.uplift)
         deploy_spend.append(t.spend)
@@ -110,6 +85,7 @@ def summary(rows: pd.DataFrame) -> str:
 
 def main() -> None:
     from learners.simulate import simulate
+    from learners.tuning import tune
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--setting", default="plentiful")
@@ -118,7 +94,14 @@ def main() -> None:
     ap.add_argument("--methods", default="tsm-sl,t-learner,sklearn")
     ap.add_argument("--users", type=int, default=None)
     ap.add_argument("--csv", default=None)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch and OpenMP threads (default 1: the results do not depend on it)")
     args = ap.parse_args()
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
     methods = args.methods.split(",")
     csv = Path(args.csv or f"benchmarks/results/learners_sim_{args.setting}.csv")
     rows = []
@@ -128,7 +111,7 @@ def main() -> None:
         budgets = np.linspace(0.1, 1.0, 10) * float(truth.incremental()[1][:, -1].mean())
         for m in methods:
             t = time.perf_counter()
-            provider, cfg = tuned(m, sim.data["train"], sim.data["validation"], seed)
+            provider, cfg, _ = tune(m, sim.data["train"], sim.data["validation"], seed=seed)
             frame = evaluate(provider, test, truth, budgets)
             frame.insert(0, "method", m)
             frame.insert(0, "seed", seed)

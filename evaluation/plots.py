@@ -86,11 +86,16 @@ def plot_eom_curves(
     if true_curves:
         panels.append(("true (simulator, matched true spend)", true_curves))
     fig, axes = _figure(len(panels))
+    # one colour per model in both panels; curves only in the truth panel (the oracle) in grey
+    palette = [f"C{i}" for i in range(10)]
+    colour = {name: palette[i % 10] for i, name in enumerate(curves)}
     for ax, (label, group) in zip(axes, panels, strict=True):
         base = group.get(baseline) if baseline is not None else None
         for name, cv in group.items():
             y = getattr(normalised(cv, base) if base is not None else cv, what)
-            (line,) = ax.plot(cv.budgets, y, marker="o", markersize=3, label=name)
+            style = ({"color": colour[name]} if name in colour
+                     else {"color": "black", "linestyle": "--"})
+            (line,) = ax.plot(cv.budgets, y, marker="o", markersize=3, label=name, **style)
             ci = getattr(cv, f"{what}_ci", None)
             if ci is not None and base is None:
                 ax.fill_between(cv.budgets, ci[:, 0], ci[:, 1], color=line.get_color(),

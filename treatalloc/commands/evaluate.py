@@ -149,7 +149,8 @@ def _print(result: Any, names: list[str], args: argparse.Namespace) -> None:
     has_ci = "value_lo" in t.columns
     has_diff = "diff_lo" in t.columns
     truth = "capture" in t.columns
-    head = ["budget", "model", "EOM", "uplift", "spend", f"vs {names[0]}"]
+    several = len(names) > 1
+    head = ["budget", "model", "EOM", "uplift", "spend"] + ([f"vs {names[0]}"] if several else [])
     if truth:
         head += ["true uplift", "capture", "deploy spend"]
     rows = []
@@ -160,7 +161,7 @@ def _print(result: Any, names: list[str], args: argparse.Namespace) -> None:
                                           if has_diff else "")
         line = [f"{r['budget']:.4g}", r["model"],
                 f"{r['value']:.5g} {_ci(r.get('value_lo'), r.get('value_hi')) if has_ci else ''}",
-                f"{r['uplift']:.4g}", f"{r['spend']:.4g}", diff]
+                f"{r['uplift']:.4g}", f"{r['spend']:.4g}"] + ([diff] if several else [])
         if truth:
             line += [f"{r['true_uplift']:.4g}", f"{r['capture']:.3f}",
                      f"{r['deploy_true_spend']:.4g}"]

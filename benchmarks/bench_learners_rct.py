@@ -1,0 +1,116 @@
+"""Learners on real RCTs: EOM curves with 95% CIs and paired differences to TSM-SL.
+
+    .venv/bin/python benchmarks/bench_learners_rct.py --data-root ../shared/data
+        [--datasets hillstrom,social_pressure,thornton_hiv_incentives] [--seeds 3]
+        [--methods tsm-sl,t-learner,sklearn] [--n-boot 1000] [--out benchmarks/results]
+
+For every dataset and seed: ``learners.datasets.prepare`` writes the split of that seed
+(60 / 20 / 20, stratified by arm); every method is tuned on validation with the grids of
+learners/tuning.py (the same size for every method); the chosen model is scored once on test
+(learners.comparison.compare): the IPW EOM at 10 per-capita budgets (10%..100% of the test
+split's largest arm-mean incremental cost) with 95% percentile bootstrap intervals, and the
+paired bootstrap difference to TSM-SL (same resampled units for both).
+
+Outputs: ``<out>/learners_rct_<dataset>.csv`` (every seed, model and budget) and
+``<out>/learners_rct_<dataset>.png`` (seed 0's curves), and a summary per dataset: the mean over
+budgets of each model's uplift (mean and sd over seeds), and per budget of seed 0 whether the
+paired 95% interval of the difference to TSM-SL excludes 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+
+def run_dataset(name: str, root: str, seeds: int, methods: list[str], n_boot: int,
+                out: Path) -> pd.DataFrame:
+    from evaluation.plots import plot_eom_curves
+    from formulations.experiment_data import load_experiment
+    from learners.comparison import compare
+    from learners.datasets import prepare
+    from learners.provider import BudgetWarning
+    from learners.tuning import tune
+
+    frames = []
+    for seed in range(seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            prep = prepare(name, root, tmp, seed=seed, table_format="parquet")
+            train, val, test = (load_experiment(prep.folder / s)
+                                for s in ("train", "validation", "test"))
+        providers, configs = {}, {}
+        for m in methods:
+            t = time.perf_counter()
+            providers[m], configs[m], _ = tune(m, train, val, seed=seed)
+            print(f"{name} seed {seed} {m}: {configs[m]} ({time.perf_counter() - t:.0f} s)",
+                  flush=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BudgetWarning)
+            res = compare(test, providers, form="ipw", n_boot=n_boot, seed=seed)
+        f = res.table.copy()
+        f.insert(0, "seed", seed)
+        f["config"] = f["model"].map({m: str(c) for m, c in configs.items()})
+        frames.append(f)
+        if seed == 0:
+            plot_eom_curves(res.curves, out / f"learners_rct_{name}.png", what="uplift",
+                            title=f"{name} (test split, seed 0): uplift at matched IPW spend")
+    table = pd.concat(frames, ignore_index=True)
+    table.to_csv(out / f"learners_rct_{name}.csv", index=False)
+    return table
+
+
+def summary(name: str, table: pd.DataFrame) -> str:
+    per = table.groupby(["model", "seed"])["uplift"].mean().unstack("seed")
+    lines = [f"\n{name}: mean over 10 budgets of the per-capita uplift over all-control "
+             f"(test split), mean ± sd over {per.shape[1]} seeds",
+             "| model | uplift | vs tsm-sl (seed-mean difference) | budgets where the paired "
+             "95% CI (seed 0) excludes 0 |", "|---|---|---|---|"]
+    base = per.loc["tsm-sl"] if "tsm-sl" in per.index else None
+    s0 = table[table.seed == 0]
+    for m in per.index:
+        u = per.loc[m]
+        diff = "-" if base is None or m == "tsm-sl" else f"{(u - base).mean():+.4g}"
+        sig = "-"
+        if m != "tsm-sl" and "diff_lo" in s0.columns:
+            r = s0[s0.model == m]
+            above = int(((r.diff_lo > 0)).sum())
+            below = int(((r.diff_hi < 0)).sum())
+            sig = f"{above} better, {below} worse, {len(r) - above - below} within noise"
+        lines.append(f"| {m} | {u.mean():.4g} ± {u.std(ddof=1) if u.size > 1 else float('nan'):.2g}"
+                     f" | {diff} | {sig} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-root", required=True)
+    ap.add_argument("--datasets", default="hillstrom,social_pressure,thornton_hiv_incentives")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--methods", default="tsm-sl,t-learner,sklearn")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    texts = []
+    for name in args.datasets.split(","):
+        table = run_dataset(name, args.data_root, args.seeds, args.methods.split(","),
+                            args.n_boot, out)
+        texts.append(summary(name, table))
+        print(texts[-1], flush=True)
+    print("\n".join(texts))
+
+
+if __name__ == "__main__":
+    main()
