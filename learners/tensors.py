@@ -124,7 +124,7 @@ def rct_batch(
     from formulations.errors import UsageError
 
     def tensor(name: str, v: object, dtype: torch.dtype) -> torch.Tensor:
-        t = v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v))
+        t = v if isinstance(v, torch.Tensor) else torch.tensor(np.asarray(v))
         if t.ndim != 1:
             raise UsageError(f"{name}: expected a 1-D array (one entry per unit), got shape "
                              f"{tuple(t.shape)}")

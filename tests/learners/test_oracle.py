@@ -3,6 +3,7 @@ eom_at_budget's λ (IPW spend); the argmax follows the engine's hull rule; bad i
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -87,7 +88,7 @@ def test_batch_lambda_star_reads_the_batch() -> None:
     assert got == want
     obs = rct_batch(t, y, c, p)
     obs = type(obs)(**{**obs.__dict__, "randomised": False})
-    with pytest.raises(UsageError, match="randomised"):
+    with pytest.raises(UsageError, match=r"randomised"):
         batch_lambda_star(value, cost, obs, 0.5)
     assert batch_lambda_star(value, cost, obs, 0.5, spend="predicted") == lambda_star(
         value, cost, 0.5, spend="predicted")
@@ -96,7 +97,7 @@ def test_batch_lambda_star_reads_the_batch() -> None:
 def test_lambda_star_decreases_with_the_budget() -> None:
     value, cost = predictions(500, 5, 7)
     lams = [lambda_star(value, cost, b, spend="predicted") for b in (0.1, 0.3, 0.9, 1.8)]
-    assert all(a > b for a, b in zip(lams, lams[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(lams))
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.2, 0.7, 3.0])
@@ -124,10 +125,10 @@ def test_budget_at_or_above_all_max_warns_and_gives_zero() -> None:
     value, cost = predictions(100, 3, 11)
     top = cost[np.arange(100), np.argmax(value, axis=1)].mean()
     for b in (top, top * 2):
-        with pytest.warns(BudgetWarning, match="top arm"):
+        with pytest.warns(BudgetWarning, match=r"top arm"):
             assert lambda_star(value, cost, b, spend="predicted") == 0.0
-    t, y, c, p = rct(value, cost, 11)
-    with pytest.warns(BudgetWarning, match="IPW"):
+    t, _, c, p = rct(value, cost, 11)
+    with pytest.warns(BudgetWarning, match=r"IPW"):
         assert lambda_star(value, cost, 1e6, received=t, cost=c, propensity=p) == 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -150,13 +151,13 @@ def test_bad_input_names_the_parameter(kwargs: dict, match: str) -> None:
 
 def test_bad_predictions_and_lambda() -> None:
     value, cost = predictions(20, 3, 0)
-    with pytest.raises(UsageError, match="value_pred/cost_pred"):
+    with pytest.raises(UsageError, match=r"value_pred/cost_pred"):
         lambda_star(value, cost[:, :2], 0.5, spend="predicted")
     bad = value.copy()
     bad[3, 1] = np.nan
-    with pytest.raises(UsageError, match="value_pred.*unit 3, arm 1"):
+    with pytest.raises(UsageError, match=r"value_pred.*unit 3, arm 1"):
         lambda_star(bad, cost, 0.5, spend="predicted")
-    with pytest.raises(UsageError, match="lam.*>= 0"):
+    with pytest.raises(UsageError, match=r"lam.*>= 0"):
         lagrangian_argmax(value, cost, -1.0)
 
 
@@ -170,7 +171,7 @@ def test_lambda_cache_holds_the_last_lambda() -> None:
     pred = LambdaCache(0.4, spend="predicted")
     assert pred.refresh_batch(value, cost, rct_batch(t, y, c, p)) == lambda_star(
         value, cost, 0.4, spend="predicted")
-    with pytest.raises(UsageError, match="budget_per_capita"):
+    with pytest.raises(UsageError, match=r"budget_per_capita"):
         LambdaCache(-1.0)
-    with pytest.raises(UsageError, match="spend"):
+    with pytest.raises(UsageError, match=r"spend"):
         LambdaCache(1.0, spend="nope")  # type: ignore[arg-type]

@@ -39,6 +39,6 @@ def tiny(n: int, m: int, seed: int) -> Tiny:
     arm = rng.choice(m, size=n, p=shares)
     # dyadic numbers survive the batch's float32 storage exactly
     outcome = np.round(rng.uniform(0.25, 3.0, n) * 64) / 64
-    realised = np.round(rng.uniform(0.0, 1.0, n) * 64) / 64
+    realised = np.round(cost[np.arange(n), arm] * rng.uniform(0.5, 1.5, n) * 64) / 64
     return Tiny(value, cost, arm, outcome, realised, shares[arm].astype(np.float32)
                 .astype(np.float64))
