@@ -175,3 +175,24 @@ def test_lambda_cache_holds_the_last_lambda() -> None:
         LambdaCache(-1.0)
     with pytest.raises(UsageError, match=r"spend"):
         LambdaCache(1.0, spend="nope")  # type: ignore[arg-type]
+
+
+def test_lambda_cache_on_a_subset_of_rows() -> None:
+    value, cost = predictions(20_000, 4, 6)
+    t, _, c, p = rct(value, cost, 6)
+    full = lambda_star(value, cost, 0.5, received=t, cost=c, propensity=p)
+    same = LambdaCache(0.5, max_rows=20_000)
+    assert same.refresh(value, cost, received=t, cost=c, propensity=p) == full
+    sub = LambdaCache(0.5, max_rows=4_000, seed=1)
+    lams = [sub.refresh(value, cost, received=t, cost=c, propensity=p) for _ in range(3)]
+    assert len(set(lams)) == 3  # a fresh subset each refresh
+    assert all(abs(x - full) < 0.1 * full for x in lams), (lams, full)
+    # the same seed gives the same subsets; a subset's λ* is lambda_star on those rows
+    rows = np.sort(np.random.default_rng(1).choice(20_000, size=4_000, replace=False))
+    assert lams[0] == lambda_star(value[rows], cost[rows], 0.5, received=t[rows], cost=c[rows],
+                                  propensity=p[rows])
+    pred = LambdaCache(0.5, spend="predicted", max_rows=4_000)
+    assert abs(pred.refresh(value, cost) - lambda_star(value, cost, 0.5, spend="predicted")) < (
+        0.1 * lambda_star(value, cost, 0.5, spend="predicted"))
+    with pytest.raises(UsageError, match="max_rows"):
+        LambdaCache(0.5, max_rows=0)
