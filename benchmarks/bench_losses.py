@@ -204,15 +204,16 @@ def main() -> None:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as f:
+            # step rows: ratio to the prediction-loss step; the rest: ratio to its epoch
             w = csv.DictWriter(f, fieldnames=["loss", "step_ms", "ratio"])
             w.writeheader()
             w.writerows(rows)
-            for name, sec in (("epoch: prediction loss (s)", epoch),
-                              ("forward over all rows (s)", predict),
-                              ("λ* IPW on all rows (s)", ipw),
-                              ("λ* predicted on all rows (s)", pred),
-                              (f"λ* IPW on {sub_rows} rows (s)", sub_s),
-                              (f"λ* IPW on one {bs}-row batch (s)", per_batch)):
+            for name, sec in (("epoch: prediction loss", epoch),
+                              ("forward over all rows", predict),
+                              ("λ* IPW on all rows", ipw),
+                              ("λ* predicted on all rows", pred),
+                              (f"λ* IPW on {sub_rows} rows", sub_s),
+                              (f"λ* IPW on one {bs}-row batch", per_batch)):
                 w.writerow({"loss": name, "step_ms": 1e3 * sec, "ratio": sec / epoch})
 
 

@@ -20,7 +20,8 @@ policy, arm 0, as everywhere in the project) from one of two spend estimates:
   :func:`evaluation.policy.eom_at_budget` finds, computed by the same code
   (:func:`evaluation.eom_curve.eom_curve` on the λ path, exactly what the papers' bisection
   converges to, without bisection);
-* ``spend="predicted"`` (as deployment allocates: no labels online): the multiplier of the
+* ``spend="predicted"`` (as deployment allocates: no labels online; papers.md §0.3 marks this
+  use [I]): the multiplier of the
   engine's ``dual`` solver on the incremental instance ``r̂ - r̂_{:,0}``, ``ĉ - ĉ_{:,0}`` with
   limit B x N: the efficiency of the critical hull increment of the one-budget LP
   (:func:`engine.dual.one_budget.solve_one_budget`), equal to
@@ -33,6 +34,7 @@ budget the λ = 0 policy already fits (every unit gets its most valuable arm) re
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,9 +77,14 @@ def _predictions(value_pred: Any, cost_pred: Any) -> tuple[np.ndarray, np.ndarra
     return vp, cp
 
 
+def is_number(x: Any) -> bool:
+    """A real scalar (Python or numpy), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
+
+
 def check_budget_per_capita(budget: Any, name: str = "budget_per_capita") -> float:
     """A finite per-capita incremental budget >= 0 (the all-control spend is 0)."""
-    if isinstance(budget, bool) or not isinstance(budget, int | float | np.floating):
+    if not is_number(budget):
         raise UsageError(f"{name}: expected a number, got {budget!r}")
     b = float(budget)
     if not np.isfinite(b):
@@ -91,7 +98,7 @@ def check_budget_per_capita(budget: Any, name: str = "budget_per_capita") -> flo
 
 def check_lam(lam: Any, name: str = "lam") -> float:
     """A finite multiplier >= 0."""
-    if isinstance(lam, bool) or not isinstance(lam, int | float | np.floating):
+    if not is_number(lam):
         raise UsageError(f"{name}: expected a number, got {lam!r}")
     x = float(lam)
     if not (np.isfinite(x) and x >= 0):

@@ -16,6 +16,7 @@ from torch import nn
 
 from formulations.errors import UsageError
 from learners.losses.prediction import PredictionLoss
+from learners.oracle import is_number
 from learners.tensors import ExperimentTensors
 
 
@@ -30,8 +31,7 @@ class CombinedLoss(nn.Module):
         self, decision: nn.Module, pl_weight: float = 0.0, prediction: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(pl_weight, bool) or not isinstance(pl_weight, int | float) or not (
-                math.isfinite(pl_weight) and pl_weight >= 0):
+        if not is_number(pl_weight) or not (math.isfinite(pl_weight) and pl_weight >= 0):
             raise UsageError(f"pl_weight: expected a finite weight >= 0 (the papers' alpha), got "
                              f"{pl_weight!r}")
         self.decision = decision

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from formulations.errors import UsageError
-from learners.losses.inputs import ArmCosts, rct_columns
+from learners.losses.inputs import ArmCosts, check_positive, rct_columns
 from learners.tensors import ExperimentTensors
 
 COST_TERMS = ("model", "ipw")
@@ -116,11 +116,8 @@ class DHCLLoss(nn.Module):
         super().__init__()
         if cost_term not in COST_TERMS:
             raise UsageError(f"cost_term: expected one of {list(COST_TERMS)}, got {cost_term!r}")
-        if isinstance(min_cost_step, bool) or not (isinstance(min_cost_step, int | float)
-                                                   and min_cost_step > 0):
-            raise UsageError(f"min_cost_step: expected a number > 0, got {min_cost_step!r}")
         self.cost_term = cost_term
-        self.min_cost_step = float(min_cost_step)
+        self.min_cost_step = check_positive("min_cost_step", min_cost_step)
         self.arm_costs = ArmCosts(fixed_costs)
         fc = self.arm_costs.fixed_costs
         if fc is not None and not bool((fc[1:] > fc[:-1]).all()):

@@ -45,7 +45,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from learners.losses.inputs import ArmCosts, check_clip, check_lambdas, rct_columns
+from formulations.errors import UsageError
+from learners.losses.inputs import (
+    ArmCosts,
+    check_clip,
+    check_lambdas,
+    check_positive,
+    rct_columns,
+)
 from learners.losses.margins import margins
 from learners.tensors import ExperimentTensors
 
@@ -138,16 +145,12 @@ class IFDLoss(nn.Module):
         cost_gradient: bool = True, eps: float = 1e-6, fixed_costs: Any = None,
     ) -> None:
         super().__init__()
-        from formulations.errors import UsageError
-
         self.lambdas = check_lambdas(lambdas)
         if form not in FORMS:
             raise UsageError(f"form: expected one of {list(FORMS)}, got {form!r}")
         self.form = form
         self.clip, self.h = check_clip(clip, h)
-        if isinstance(eps, bool) or not (isinstance(eps, int | float) and eps > 0):
-            raise UsageError(f"eps: expected a number > 0 (the gap is 0 at a tie), got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_positive("eps", eps)
         self.cost_gradient = bool(cost_gradient)
         self.arm_costs = ArmCosts(fixed_costs)
 

@@ -27,13 +27,14 @@ from learners.oracle import (
     check_budget_per_capita,
     check_lam,
     check_randomised,
+    is_number,
 )
 from learners.tensors import ExperimentTensors
 
 
 def check_lambdas(lambdas: Any) -> tuple[float, ...]:
     """A non-empty set of finite multipliers >= 0 (the dual losses' Λ)."""
-    if isinstance(lambdas, int | float | np.floating) and not isinstance(lambdas, bool):
+    if is_number(lambdas):
         lambdas = (lambdas,)
     try:
         values = tuple(lambdas)
@@ -44,22 +45,21 @@ def check_lambdas(lambdas: Any) -> tuple[float, ...]:
     return tuple(check_lam(v, "lambdas") for v in values)
 
 
+def check_positive(name: str, x: Any, what: str = "number") -> float:
+    """A finite ``x`` > 0, else a UsageError naming ``name``."""
+    if not is_number(x) or not (np.isfinite(float(x)) and float(x) > 0):
+        raise UsageError(f"{name}: expected a finite {what} > 0, got {x!r}")
+    return float(x)
+
+
 def check_tau(tau: Any) -> float:
-    if isinstance(tau, bool) or not isinstance(tau, int | float | np.floating):
-        raise UsageError(f"tau: expected a number > 0, got {tau!r}")
-    t = float(tau)
-    if not (np.isfinite(t) and t > 0):
-        raise UsageError(f"tau: expected a finite temperature > 0, got {tau!r}")
-    return t
+    return check_positive("tau", tau, "temperature")
 
 
 def check_clip(clip: Any, h: Any) -> tuple[str | None, float]:
     if clip not in (None, "fix"):
         raise UsageError(f"clip: expected None or 'fix', got {clip!r}")
-    if isinstance(h, bool) or not isinstance(h, int | float | np.floating) or not (
-            np.isfinite(h) and h > 0):
-        raise UsageError(f"h: expected a finite perturbation bound > 0, got {h!r}")
-    return clip, float(h)
+    return clip, check_positive("h", h, "perturbation bound")
 
 
 class ArmCosts(nn.Module):

@@ -33,8 +33,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from formulations.errors import UsageError
-from learners.losses.inputs import ArmCosts, LambdaSource, check_clip, check_tau, rct_columns
+from learners.losses.inputs import (
+    ArmCosts,
+    LambdaSource,
+    check_clip,
+    check_positive,
+    check_tau,
+    rct_columns,
+)
 from learners.losses.margins import margins
 from learners.oracle import LambdaCache, Spend
 from learners.tensors import ExperimentTensors
@@ -97,10 +103,7 @@ class PIFDLoss(nn.Module):
         self.source = LambdaSource(budget_per_capita, lam, cache, spend)
         self.tau = check_tau(tau)
         self.clip, self.h = check_clip(clip, h)
-        if isinstance(min_margin, bool) or not (isinstance(min_margin, int | float)
-                                                and min_margin > 0):
-            raise UsageError(f"min_margin: expected a number > 0, got {min_margin!r}")
-        self.min_margin = float(min_margin)
+        self.min_margin = check_positive("min_margin", min_margin)
         self.arm_costs = ArmCosts(fixed_costs)
 
     def finite_difference(

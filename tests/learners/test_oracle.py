@@ -196,3 +196,13 @@ def test_lambda_cache_on_a_subset_of_rows() -> None:
         0.1 * lambda_star(value, cost, 0.5, spend="predicted"))
     with pytest.raises(UsageError, match="max_rows"):
         LambdaCache(0.5, max_rows=0)
+
+
+def test_numpy_scalars_are_numbers_and_bools_are_not() -> None:
+    value, cost = predictions(100, 3, 12)
+    want = lambda_star(value, cost, 0.5, spend="predicted")
+    for b in (np.float32(0.5), np.float64(0.5)):
+        assert lambda_star(value, cost, b, spend="predicted") == pytest.approx(want)
+    assert lambda_star(value, cost, np.int64(0), spend="predicted") > 0
+    with pytest.raises(UsageError, match="budget_per_capita"):
+        lambda_star(value, cost, True, spend="predicted")  # type: ignore[arg-type]
