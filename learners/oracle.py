@@ -110,7 +110,7 @@ def _warn_top(budget: float, spend: float, what: str) -> None:
     warnings.warn(
         f"budget_per_capita {budget:.6g} is at or above the {what} spend of giving every unit its "
         f"most valuable arm ({spend:.6g} per capita): every unit gets its top arm, lambda* = 0",
-        BudgetWarning, stacklevel=3)
+        BudgetWarning, stacklevel=4)
 
 
 def _predicted_lambda(vp: np.ndarray, cp: np.ndarray, budget: float) -> float:
@@ -148,7 +148,7 @@ def _ipw_lambda(
     # the outcome does not enter λ*: zeros keep eom_curve's checks and cost the same
     curve = eom_curve(t, np.zeros(c.shape[0]), c, vp, cp, [budget], propensity=p)
     lam = float(curve.lam[0])
-    if lam == 0.0:
+    if lam == 0.0 and bool(curve.fits[0]):
         _warn_top(budget, float(curve.spend[0]), "IPW")
     return lam, curve.chosen[0].astype(np.int64)
 
