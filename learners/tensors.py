@@ -97,3 +97,64 @@ def experiment_tensors(
         n_arms=data.n_arms,
         randomised=data.kind == "rct",
     ).to(device)
+
+
+def rct_batch(
+    arm: object,
+    outcome: object,
+    cost: object,
+    propensity: object,
+    *,
+    n_arms: int | None = None,
+    x: object = None,
+) -> ExperimentTensors:
+    """A batch for the losses from plain arrays or tensors of one RCT (B rows each).
+
+    ``arm`` (B,) the randomised arm index (0 = control), ``outcome`` and ``cost`` (B,) the
+    observed outcome and realised cost in the data's units, ``propensity`` (B,) the design's
+    P(received arm) in (0, 1]; ``n_arms`` defaults to ``arm.max() + 1``; ``x`` (B, D) is
+    optional (the losses do not read it). The prediction-loss weight is 1 / (M p) as in
+    :func:`experiment_tensors`.
+
+    >>> import torch
+    >>> batch = rct_batch(torch.tensor([0, 1, 1]), torch.tensor([1.0, 2.0, 0.0]),
+    ...                   torch.tensor([0.0, 1.0, 0.0]), torch.tensor([0.5, 0.5, 0.5]))
+    >>> batch.n_units, batch.n_arms
+    (3, 2)
+    """
+    import torch
+
+    from formulations.errors import UsageError
+
+    def tensor(name: str, v: object, dtype: torch.dtype) -> torch.Tensor:
+        t = v if isinstance(v, torch.Tensor) else torch.tensor(np.asarray(v))
+        if t.ndim != 1:
+            raise UsageError(f"{name}: expected a 1-D array (one entry per unit), got shape "
+                             f"{tuple(t.shape)}")
+        return t.to(dtype)
+
+    a = tensor("arm", arm, torch.int64)
+    b = a.shape[0]
+    if b == 0:
+        raise UsageError("arm: expected at least one unit, got an empty array")
+    cols = {name: tensor(name, v, torch.float32)
+            for name, v in (("outcome", outcome), ("cost", cost), ("propensity", propensity))}
+    for name, t in cols.items():
+        if t.shape[0] != b:
+            raise UsageError(f"{name}: expected {b} entries (one per unit, like 'arm'), got "
+                             f"{t.shape[0]}")
+        if not bool(torch.isfinite(t).all()):
+            raise UsageError(f"{name}: expected finite numbers")
+    p = cols["propensity"]
+    if bool(((p <= 0) | (p > 1)).any()):
+        raise UsageError("propensity: expected values in (0, 1] (the design's probability of "
+                         "the received arm)")
+    m = int(a.max()) + 1 if n_arms is None else int(n_arms)
+    if int(a.min()) < 0 or int(a.max()) >= m or m < 2:
+        raise UsageError(f"arm: expected indices 0..{m - 1} with at least 2 arms, got "
+                         f"{int(a.min())}..{int(a.max())}")
+    feats = torch.empty((b, 0)) if x is None else torch.as_tensor(x)
+    return ExperimentTensors(
+        x=feats, arm=a, outcome=cols["outcome"], cost=cols["cost"], propensity=p,
+        weight=1.0 / (m * p), n_arms=m, randomised=True,
+    )
