@@ -72,7 +72,8 @@ def test_bad_input_names_row_and_column(change, message: str) -> None:
 def test_propensity_outside_unit_interval() -> None:
     df = frame().assign(p=0.5)
     df.loc[5, "p"] = 1.5
-    with pytest.raises(InstanceError, match=r"row 6, column 'p': expected a propensity in \(0, 1\]"):
+    message = r"row 6, column 'p': expected a propensity in \(0, 1\]"
+    with pytest.raises(InstanceError, match=message):
         experiment_from_frame(df, propensity="p", **MANIFEST)  # type: ignore[arg-type]
 
 
