@@ -13,7 +13,8 @@ split is used once, for the chosen model:
   model's λ path whose true incremental spend meets the budget, and its true uplift over
   all-control; the oracle is the same protocol with the true (value, cost) as predictions;
   ``capture`` = model uplift / oracle uplift, averaged over the 10 budgets (10%..100% of the true
-  all-max spend per capita);
+  all-max spend per capita); where no policy on the model's path fits a budget in truth the
+  capture there is 0 (learners.comparison.capture);
 * the deployment protocol: the engine's ``dual`` allocation at the nominal budget from the
   predicted costs (``provider.policy``), with its true uplift and true spend.
 
@@ -37,6 +38,7 @@ import pandas as pd
 
 def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.DataFrame:
     from evaluation.eom_curve import true_policy_value, true_value_at_budget
+    from learners.comparison import capture
 
     tv, tc = truth.value, truth.cost
     vp, cp = provider.predict(test)
@@ -56,7 +58,7 @@ def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.Da
         deploy_spend.append(t.spend)
     return pd.DataFrame({
         "budget": budgets, "uplift": model.uplift, "spend": model.spend,
-        "oracle_uplift": oracle.uplift, "capture": model.uplift / oracle.uplift,
+        "oracle_uplift": oracle.uplift, "fits": model.fits, "capture": capture(model, oracle),
         "deploy_uplift": deploy_uplift, "deploy_spend": deploy_spend,
         "deploy_capture": np.asarray(deploy_uplift) / oracle.uplift,
     })

@@ -118,8 +118,9 @@ def compare(
             matched = true_value_at_budget(vp, cp, tv, tc, b)
             true_curves[n] = matched
             f["matched_true_uplift"] = matched.uplift
+            f["matched_fits"] = matched.fits
             f["oracle_uplift"] = oracle.uplift
-            f["capture"] = matched.uplift / oracle.uplift
+            f["capture"] = capture(matched, oracle)
             deploy = [true_policy_value(_deploy(providers[n], data, float(x)), tv, tc)
                       for x in b]
             f["deploy_true_uplift"] = [t.uplift for t in deploy]
@@ -137,6 +138,14 @@ def compare(
     return Comparison(data=data, budgets=b, table=table.reset_index(drop=True), curves=curves,
                       metrics=metrics, aucc=aucc, true_curves=true_curves, form=form,
                       n_boot=n_boot, level=level)
+
+
+def capture(matched: Any, oracle: Any) -> np.ndarray:
+    """Model uplift / oracle uplift at matched true spend, per budget. Where no policy on the
+    model's λ path fits the budget (even its cheapest-by-prediction policy overspends in truth)
+    the model has no policy to deploy there: it counts as all-control, capture 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.where(matched.fits, matched.uplift, 0.0) / oracle.uplift)
 
 
 def _deploy(provider: Any, data: ExperimentData, budget: float) -> np.ndarray:

@@ -16,9 +16,13 @@ import numpy as np
 
 from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData
+from learners.decision_focused import DecisionSpec
 from learners.training import TrainingOptions
 
-METHODS: tuple[str, ...] = ("tsm-sl", "t-learner", "sklearn")
+TWO_STAGE: tuple[str, ...] = ("tsm-sl", "t-learner", "sklearn")
+DECISION_FOCUSED: tuple[str, ...] = ("dhcl", "dfcl-pl", "dfcl-mer", "dfcl-ifd", "dfcl-ppl",
+                                     "dfcl-pifd")
+METHODS: tuple[str, ...] = TWO_STAGE + DECISION_FOCUSED
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class FitSpec:
     estimator: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     mode: str = "per-arm"
+    decision: DecisionSpec | None = None
+    """the decision-focused flags (pl_weight, tau, lambdas, budget, init); None for the
+    two-stage methods"""
 
 
 def fit(
@@ -50,10 +57,33 @@ def fit(
         raise UsageError(f"--method: expected one of {list(METHODS)}, got {spec.method!r}")
     if spec.method != "sklearn" and (spec.estimator is not None or spec.params):
         raise UsageError("--estimator / --param: only for --method sklearn")
+    if spec.method in TWO_STAGE and spec.decision is not None:
+        raise UsageError(f"--pl-weight / --tau / --lambdas / --budget / --init: only for the "
+                         f"decision-focused methods {list(DECISION_FOCUSED)}, not {spec.method}")
+    if spec.method in DECISION_FOCUSED:
+        from learners.decision_focused import check_decision_spec
+
+        check_decision_spec(spec.method, spec.decision or DecisionSpec())
     if validation is None:
         train, validation = holdout_split(train, seed=spec.options.seed)
     if spec.method == "sklearn":
         return _fit_sklearn(train, validation, spec)
+    if spec.method == "dhcl":
+        from learners.dhcl import fit_dhcl
+
+        d = spec.decision or DecisionSpec()
+        if d.init is not None:
+            raise UsageError("--init: dhcl has its own network (decision factors); it cannot "
+                             "warm-start from a two-stage model")
+        return fit_dhcl(train, validation=validation, options=spec.options,
+                        pl_weight=d.pl_weight, hidden=spec.hidden, budgets=spec.budgets,
+                        on_epoch=on_epoch)
+    if spec.method in DECISION_FOCUSED:
+        from learners.decision_focused import fit_decision_focused
+
+        return fit_decision_focused(train, method=spec.method, validation=validation,
+                                    options=spec.options, spec=spec.decision or DecisionSpec(),
+                                    hidden=spec.hidden, budgets=spec.budgets, on_epoch=on_epoch)
     from learners.two_stage import fit_two_stage
 
     provider, _ = fit_two_stage(train, method=spec.method, validation=validation,

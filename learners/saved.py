@@ -29,7 +29,8 @@ MODEL_FILE = "model.toml"
 TORCH_WEIGHTS = "weights.pt"
 SKOPS_FILE = "models.skops"
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
-TORCH_METHODS = ("tsm-sl", "t-learner")
+TORCH_METHODS = ("tsm-sl", "t-learner", "dfcl-pl", "dfcl-mer", "dfcl-ifd", "dfcl-ppl",
+                 "dfcl-pifd", "dhcl")
 
 
 def _package_version() -> str:
@@ -149,17 +150,22 @@ def load_model(folder: str | os.PathLike[str], *, trusted: tuple[str, ...] = ())
                             f"{[*TORCH_METHODS, 'sklearn']}")
     import torch
 
+    from learners.known_costs import all_fixed
     from learners.networks import NETWORKS
     from learners.two_stage import TorchProvider
 
     hidden = tuple(int(h) for h in hyper.get("hidden", ()))
     outcome_scale = float(targets.get("outcome_scale", 1.0))
     cost_scale = float(targets.get("cost_scale", 1.0))
-    from learners.known_costs import all_fixed
+    shape = {"predict_cost": not all_fixed(fixed_costs), "outcome_scale": outcome_scale,
+             "cost_scale": cost_scale}
+    if method == "dhcl":
+        from learners.dhcl import DHCLProvider, dhcl_network
 
-    net = NETWORKS[method](schema.width, len(arms), hidden, predict_cost=not all_fixed(fixed_costs),
-                           outcome_scale=outcome_scale, cost_scale=cost_scale,
-                           fixed_costs=fixed_costs)
+        net = dhcl_network(schema.width, len(arms), hidden, **shape)
+    else:
+        # the decision-focused methods train TSM-SL's network on other losses
+        net = NETWORKS.get(method, NETWORKS["tsm-sl"])(schema.width, len(arms), hidden, **shape)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)
@@ -167,12 +173,14 @@ def load_model(folder: str | os.PathLike[str], *, trusted: tuple[str, ...] = ())
         raise InstanceError(str(weights), "", f"weights do not match model.toml: "
                             f"{' '.join(str(e).split())[:300]}") from None
     net.eval()
-    return TorchProvider(
-        method=method, arms=arms, schema=schema, network=net, hidden=hidden,
-        outcome_scale=outcome_scale, cost_scale=cost_scale, fixed_costs=fixed_costs,
-        hyperparameters=hyper, training=dict(meta.get("training", {})),
-        seed=int(meta.get("seed", 0)),
-    )
+    common = {"method": method, "arms": arms, "schema": schema, "network": net,
+              "hidden": hidden, "outcome_scale": outcome_scale, "cost_scale": cost_scale,
+              "fixed_costs": fixed_costs, "hyperparameters": hyper,
+              "training": dict(meta.get("training", {})), "seed": int(meta.get("seed", 0))}
+    if method == "dhcl":
+        order = np.asarray(hyper.get("cost_order", range(len(arms))), dtype=np.int64)
+        return DHCLProvider(order=order, **common)
+    return TorchProvider(**common)
 
 
 def _load_sklearn(

@@ -114,13 +114,17 @@ def train(
     options: TrainingOptions,
     validation: Validation | None,
     val_tensors: ExperimentTensors | None,
-    predict: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]],
+    predict: Callable[[torch.Tensor, torch.Tensor | None], tuple[np.ndarray, np.ndarray]],
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    val_loss: Loss | None = None,
+    before_epoch: Callable[[int], None] | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it at its best validation state.
 
-    ``predict(x)`` maps a feature tensor to unscaled numpy predictions (outcome, cost) (N, M)
-    for the validation score.
+    ``predict(out1, out2)`` maps the network's outputs on the validation features to numpy
+    predictions (outcome, cost) (N, M) for the validation score. ``val_loss`` (default ``loss``)
+    is logged as ``val_loss``; ``before_epoch(epoch)`` runs before every epoch (e.g. to refresh
+    a cached λ*).
     """
     import torch
 
@@ -140,6 +144,8 @@ def train(
     epoch = 0
     for epoch in range(1, options.epochs + 1):
         t0 = time.perf_counter()
+        if before_epoch is not None:
+            before_epoch(epoch)
         model.train()
         perm = torch.randperm(n, generator=gen).to(options.device)
         total, count = 0.0, 0
@@ -159,10 +165,10 @@ def train(
             model.eval()
             with torch.no_grad():
                 v, c = model(val_tensors.x)
-                row["val_loss"] = float(loss(v, c, val_tensors))
+                row["val_loss"] = float((val_loss or loss)(v, c, val_tensors))
             if by_eom:
                 assert validation is not None
-                vp, cp = predict(val_tensors.x)
+                vp, cp = predict(v, c)
                 score = eom_score(vp, cp, validation)
             else:
                 score = -row["val_loss"]

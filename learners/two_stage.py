@@ -53,24 +53,28 @@ class TorchProvider(ProviderBase):
     training_log: Any = None
     """the per-epoch log (a DataFrame) of the fit that made this provider, if any"""
 
+    def from_outputs(
+        self, out: torch.Tensor, cost: torch.Tensor | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """float64 numpy (outcome, cost) (N, M) from the network's outputs."""
+        value = out.detach().double().cpu().numpy()
+        if cost is None:
+            assert self.fixed_costs is not None and all_fixed(self.fixed_costs)
+            return value, np.broadcast_to(self.fixed_costs, value.shape).copy()
+        return value, cost.detach().double().cpu().numpy()
+
     def predict_encoded(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled float64 (outcome, cost) (N, M) of an encoded feature tensor."""
+        """float64 (outcome, cost) (N, M) of an encoded feature tensor, in chunks."""
         import torch
 
         self.network.eval()
         outs_v, outs_c = [], []
         with torch.no_grad():
             for s in range(0, x.shape[0], PREDICT_CHUNK):
-                v, c = self.network(x[s:s + PREDICT_CHUNK].to(self.device))
-                outs_v.append(v.double().cpu().numpy())
-                if c is not None:
-                    outs_c.append(c.double().cpu().numpy())
-        value = np.concatenate(outs_v)
-        if all_fixed(self.fixed_costs):
-            cost = np.broadcast_to(self.fixed_costs, value.shape).copy()  # type: ignore[arg-type]
-        else:
-            cost = np.concatenate(outs_c)
-        return value, cost
+                v, c = self.from_outputs(*self.network(x[s:s + PREDICT_CHUNK].to(self.device)))
+                outs_v.append(v)
+                outs_c.append(c)
+        return np.concatenate(outs_v), np.concatenate(outs_c)
 
     def predict(self, data: Data) -> tuple[np.ndarray, np.ndarray]:
         import torch
@@ -165,12 +169,15 @@ def run_training(
     opts: TrainingOptions,
     *,
     on_epoch: Callable[[Mapping[str, float]], None] | None = None,
+    val_loss: Any = None,
+    before_epoch: Callable[[int], None] | None = None,
 ) -> TrainingResult:
     """Train the provider's network with ``loss`` (shared by every torch method)."""
     from learners.training import train as train_loop
 
     result = train_loop(provider.network, loss, tt, options=opts, validation=val,
-                        val_tensors=vt, predict=provider.predict_encoded, on_epoch=on_epoch)
+                        val_tensors=vt, predict=provider.from_outputs, on_epoch=on_epoch,
+                        val_loss=val_loss, before_epoch=before_epoch)
     provider.hyperparameters = {
         "hidden": list(provider.hidden), "epochs": opts.epochs,
         "batch_size": opts.resolved_batch(tt.n_units), "lr": opts.lr,

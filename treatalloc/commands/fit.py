@@ -7,7 +7,8 @@ import json
 import sys
 
 HELP = ("train a model that predicts every (unit, arm) outcome and cost from experiment data "
-        "(TSM-SL, T-learner, or any scikit-learn regressor), early-stopped on validation EOM")
+        "(TSM-SL, T-learner, any scikit-learn regressor, or decision-focused: DHCL, DFCL), "
+        "early-stopped on validation EOM")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--method sklearn: an estimator parameter, repeatable")
     p.add_argument("--mode", choices=("per-arm", "arm-feature"), default="per-arm",
                    help="--method sklearn: one model per arm, or the arm as a feature")
+    g = p.add_argument_group("decision-focused methods (dhcl, dfcl-*)")
+    g.add_argument("--pl-weight", type=float, default=None, metavar="ALPHA",
+                   help="weight of the prediction loss beside the decision loss (the papers' "
+                        "alpha; default 1)")
+    g.add_argument("--tau", type=float, default=None,
+                   help="softmax temperature of dfcl-mer, dfcl-ppl, dfcl-pifd (default 0.1 "
+                        "training standard deviations of the outcome)")
+    g.add_argument("--lambdas", metavar="L1,L2,...",
+                   help="dual methods (dfcl-pl, dfcl-mer, dfcl-ifd): the set of multipliers")
+    g.add_argument("--budget", type=float, default=None, metavar="B",
+                   help="primal methods (dfcl-ppl, dfcl-pifd): the per-capita incremental "
+                        "budget they are trained for")
+    g.add_argument("--init", metavar="MODEL_DIR",
+                   help="warm-start from a fitted tsm-sl model (dfcl-* methods)")
+    g.add_argument("--spend", choices=("ipw", "predicted"), default="ipw",
+                   help="how λ* of --budget is found in training: IPW realised cost (default, "
+                        "as the papers train) or the predicted cost")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--force", action="store_true", help="replace an existing model folder")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -62,6 +80,29 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
     if not widths or any(w < 1 for w in widths):
         raise UsageError(f"--hidden: expected comma-separated positive widths, got {text!r}")
     return widths
+
+
+def _lambdas(text: str | None) -> tuple[float, ...] | None:
+    from formulations.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--lambdas: expected comma-separated numbers, got {text!r}") from None
+
+
+def _decision(args: argparse.Namespace) -> object:
+    from learners.decision_focused import DecisionSpec
+    from learners.methods import DECISION_FOCUSED
+
+    given = [args.pl_weight, args.tau, args.lambdas, args.budget, args.init]
+    if args.method not in DECISION_FOCUSED and all(x is None for x in given):
+        return None
+    return DecisionSpec(pl_weight=1.0 if args.pl_weight is None else args.pl_weight,
+                        tau=args.tau, lambdas=_lambdas(args.lambdas), budget=args.budget,
+                        init=args.init, spend=args.spend)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method, options=options, hidden=_hidden(args.hidden),
         budgets=None if args.per_capita is None else parse_grid(args.per_capita, "--per-capita"),
         estimator=args.estimator, params=parse_key_values(args.param, "--param"),
-        mode=args.mode,
+        mode=args.mode, decision=_decision(args),  # type: ignore[arg-type]
     )
     data = load_data(args.data, args)
     validation = None
