@@ -117,8 +117,11 @@ class DHCLProvider(TorchProvider):
             sorted_cost = np.broadcast_to(self.fixed_costs[self.order], (n, m)).copy()
         else:
             sorted_cost = cost.detach().double().cpu().numpy()
-        # costs along the cost order must rise for θ to be a marginal ROI
-        sorted_cost = np.maximum.accumulate(sorted_cost, axis=1)
+        # costs along the cost order must rise (strictly: a flat step would make two arms one
+        # point of the hull) for θ to be the efficiency of every increment
+        eps = 1e-6 * self.cost_scale
+        for j in range(1, m):
+            sorted_cost[:, j] = np.maximum(sorted_cost[:, j], sorted_cost[:, j - 1] + eps)
         value = np.empty((n, m))
         cost_out = np.empty((n, m))
         value[:, self.order] = dhcl_values(theta, sorted_cost)
