@@ -1,53 +1,68 @@
 """Learners on the simulator: true policy value against the oracle, over seeds, with tuning.
 
-    .venv/bin/python benchmarks/bench_learners_sim.py --setting plentiful [--seeds 5]
-        [--methods tsm-sl,t-learner,sklearn] [--users N] [--csv FILE]
+    .venv/bin/python benchmarks/bench_learners_sim.py --setting scarce [--seeds 5]
+        [--methods tsm-sl,t-learner,sklearn,dhcl,dfcl-pl,dfcl-mer,dfcl-ifd,dfcl-ppl,dfcl-pifd]
+        [--users N] [--csv FILE]
 
 For every seed: ``learners.simulate.simulate(setting, seed=seed)`` gives train / validation /
-test and the truth. Every method gets the SAME tuning budget: a grid of 4 configurations (below),
-each fitted on train and early-stopped on validation EOM (the mean over 10 validation budgets,
-IPW, learners/validation.py); the configuration with the best validation score is kept. The test
-split is used once, for the chosen model:
+test and the truth. The budgets are 10 per-capita levels, 10%..100% of the true all-max spend
+per capita. Every method gets the SAME tuning budget (learners/tuning.py: 4 configurations of
+learning rate x batch size, or of boosting learning rate x rounds, epochs by early stopping on
+validation EOM); the configuration with the best validation score is kept. The test split is
+used once, for the chosen model:
 
 * matched TRUE spend (evaluation.eom_curve.true_value_at_budget): per budget, the policy of the
   model's λ path whose true incremental spend meets the budget, and its true uplift over
   all-control; the oracle is the same protocol with the true (value, cost) as predictions;
-  ``capture`` = model uplift / oracle uplift, averaged over the 10 budgets (10%..100% of the true
-  all-max spend per capita); where no policy on the model's path fits a budget in truth the
-  capture there is 0 (learners.comparison.capture);
+  ``capture`` = model uplift / oracle uplift (learners.comparison.capture: 0 where no policy on
+  the model's path fits the budget in truth);
 * the deployment protocol: the engine's ``dual`` allocation at the nominal budget from the
   predicted costs (``provider.policy``), with its true uplift and true spend.
 
-The grids are those of learners/tuning.py (the same size for every method; epochs by early
-stopping).
+Decision-focused methods (docs/losses.md, learners/decision_focused.py), per seed:
 
-Output: one row per (seed, method, budget) in the CSV, and a summary table (mean and sd over
-seeds of the capture, and the paired difference to TSM-SL with a 95% t-interval over seeds).
+* the dual ones (dfcl-pl, dfcl-mer, dfcl-ifd) fine-tune the seed's tuned TSM-SL (``--init``, as
+  the papers fine-tune a pre-trained two-stage model) with the λ set = TSM-SL's λ* (IPW spend, on
+  the TRAIN split) at 20%, 50% and 80% of the budget range, and are scored at every budget;
+* the primal ones (dfcl-ppl, dfcl-pifd) are trained for one budget: tuned at the middle budget
+  (50%), then refitted with that configuration at each of the 10 budgets, each scored at its own;
+* dhcl trains its own network from scratch.
+
+"Best decision-focused" is, per seed, the decision-focused method with the best validation
+score (the mean validation EOM over the budgets; for the primal methods the mean of each
+budget's model's validation EOM at that budget): chosen on validation, not on test. Its gain over
+TSM-SL is the mean over budgets of (uplift - TSM-SL's uplift) divided by TSM-SL's mean uplift,
+with a 95% t-interval over seeds (paired: the same seed's data for both).
+
+Output: one row per (seed, method, budget) in the CSV, and summary tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+DUAL = ("dfcl-pl", "dfcl-mer", "dfcl-ifd")
+PRIMAL = ("dfcl-ppl", "dfcl-pifd")
+DECISION = ("dhcl", *DUAL, *PRIMAL)
+
 
 def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.DataFrame:
     from evaluation.eom_curve import true_policy_value, true_value_at_budget
     from learners.comparison import capture
+    from learners.provider import BudgetWarning
 
     tv, tc = truth.value, truth.cost
     vp, cp = provider.predict(test)
     model = true_value_at_budget(vp, cp, tv, tc, budgets)
     oracle = true_value_at_budget(tv, tc, tv, tc, budgets)
-    import warnings
-
-    from learners.provider import BudgetWarning
-
     deploy_uplift, deploy_spend = [], []
     for b in budgets:
         with warnings.catch_warnings():
@@ -64,31 +79,119 @@ def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.Da
     })
 
 
-def summary(rows: pd.DataFrame) -> str:
+def run_seed(setting: str, seed: int, users: int | None, methods: list[str]) -> pd.DataFrame:
+    from learners.decision_focused import DecisionSpec
+    from learners.oracle import lambda_star
+    from learners.saved import save_model
+    from learners.simulate import simulate
+    from learners.tuning import tune
+
+    sim = simulate(setting, n_users=users, n_obs=0, seed=seed)
+    train, val, test, truth = (sim.data["train"], sim.data["validation"], sim.data["test"],
+                               sim.truth["test"])
+    budgets = np.linspace(0.1, 1.0, 10) * float(truth.incremental()[1][:, -1].mean())
+    frames = []
+
+    def record(method: str, provider: Any, cfg: Any, seconds: float, val_score: float,
+               rows: np.ndarray | None = None, frame: pd.DataFrame | None = None) -> None:
+        f = evaluate(provider, test, truth, budgets) if frame is None else frame
+        f.insert(0, "method", method)
+        f.insert(0, "seed", seed)
+        f["config"] = str(cfg)
+        f["val_score"] = val_score
+        f["seconds"] = seconds
+        frames.append(f)
+        print(f"seed {seed} {method}: capture {f.capture.mean():.4f} deploy "
+              f"{f.deploy_capture.mean():.4f} val {val_score:.5g} ({cfg}, {seconds:.0f} s)",
+              flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        tsm, cfg, _ = tune("tsm-sl", train, val, seed=seed)
+        init = Path(tmp) / "tsm"
+        save_model(tsm, init)
+        if "tsm-sl" in methods:
+            record("tsm-sl", tsm, cfg, time.perf_counter() - t, cfg["val_score"])
+        vp, cp = tsm.predict(train)
+        lams = tuple(float(lambda_star(vp, cp, float(b), received=train.arm, cost=train.cost,
+                                       propensity=train.propensity)) for b in budgets[[1, 4, 7]])
+        for m in methods:
+            if m == "tsm-sl":
+                continue
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if m in PRIMAL:
+                    mid = DecisionSpec(budget=float(budgets[4]), init=str(init))
+                    _, cfg, _ = tune(m, train, val, seed=seed, decision=mid)
+                    cfg.pop("val_score")
+                    parts, scores = [], []
+                    for k, b in enumerate(budgets):
+                        from learners.tuning import fit_config
+
+                        spec = DecisionSpec(budget=float(b), init=str(init))
+                        p = fit_config(m, cfg, train, val, seed, decision=spec)
+                        scores.append(float(p.training["best_score"]))
+                        parts.append(evaluate(p, test, truth, budgets).iloc[[k]])
+                    record(m, None, cfg, time.perf_counter() - t, float(np.mean(scores)),
+                           frame=pd.concat(parts, ignore_index=True))
+                    continue
+                if m in DUAL:
+                    spec = {"decision": DecisionSpec(lambdas=lams, init=str(init))}
+                elif m == "dhcl":
+                    spec = {"decision": DecisionSpec()}
+                else:
+                    spec = {}
+                p, cfg, _ = tune(m, train, val, seed=seed, **spec)
+            record(m, p, cfg, time.perf_counter() - t, cfg["val_score"])
+    out = pd.concat(frames, ignore_index=True)
+    out["lambdas"] = str(tuple(round(x, 6) for x in lams))
+    return out
+
+
+def _t_interval(x: pd.Series) -> str:
     from scipy import stats
 
-    per = rows.groupby(["method", "seed"])[["capture", "deploy_capture"]].mean().reset_index()
-    lines = ["| method | capture (mean ± sd over seeds) | deployment capture | vs tsm-sl "
+    x = x.dropna()
+    if len(x) < 2:
+        return f"{x.mean():+.4f}"
+    h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return f"{x.mean():+.4f} [{x.mean() - h:+.4f}, {x.mean() + h:+.4f}]"
+
+
+def summary(rows: pd.DataFrame) -> str:
+    per = rows.groupby(["method", "seed"]).agg(
+        capture=("capture", "mean"), deploy=("deploy_capture", "mean"),
+        uplift=("uplift", "mean"), val=("val_score", "first")).reset_index()
+    lines = ["| method | capture (mean ± sd over seeds) | deployment capture | capture vs tsm-sl "
              "(paired 95% CI) |", "|---|---|---|---|"]
-    base = per[per.method == "tsm-sl"].set_index("seed")["capture"]
+    base = per[per.method == "tsm-sl"].set_index("seed")
     for m, g in per.groupby("method", sort=False):
-        c, d = g["capture"], g["deploy_capture"]
-        cell = "-"
-        if m != "tsm-sl" and not base.empty:
-            diff = g.set_index("seed")["capture"] - base
-            diff = diff.dropna()
-            if len(diff) > 1:
-                h = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
-                cell = f"{diff.mean():+.4f} [{diff.mean() - h:+.4f}, {diff.mean() + h:+.4f}]"
-        lines.append(f"| {m} | {c.mean():.4f} ± {c.std(ddof=1):.4f} | {d.mean():.4f} ± "
-                     f"{d.std(ddof=1):.4f} | {cell} |")
+        g = g.set_index("seed")
+        cell = "-" if m == "tsm-sl" or base.empty else _t_interval(g["capture"] - base["capture"])
+        lines.append(f"| {m} | {g.capture.mean():.4f} ± {g.capture.std(ddof=1):.4f} | "
+                     f"{g.deploy.mean():.4f} ± {g.deploy.std(ddof=1):.4f} | {cell} |")
+    by_budget = rows.groupby(["method", "budget"])["capture"].agg(["mean", "std"]).reset_index()
+    methods = list(dict.fromkeys(rows.method))
+    budgets = sorted(by_budget.budget.unique())
+    lines += ["", "capture per budget (mean ± sd over seeds):", "| method | " + " | ".join(
+        f"{b:.3g}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    for m in methods:
+        g = by_budget[by_budget.method == m].set_index("budget")
+        lines.append(f"| {m} | " + " | ".join(
+            f"{g.loc[b, 'mean']:.3f} ± {g.loc[b, 'std']:.3f}" for b in budgets) + " |")
+    dfl = per[per.method.isin(DECISION)]
+    if not dfl.empty and not base.empty:
+        best = dfl.loc[dfl.groupby("seed")["val"].idxmax()].set_index("seed")
+        gain = (best["uplift"] - base["uplift"]) / base["uplift"]
+        lines += ["", "best decision-focused method per seed (chosen on validation): "
+                  + ", ".join(f"seed {s}: {m}" for s, m in best["method"].items()),
+                  f"its gain in true uplift over TSM-SL, as a share of TSM-SL's uplift: "
+                  f"{_t_interval(gain)} (mean [95% t-interval over {len(gain)} seeds])"]
     return "\n".join(lines)
 
 
 def main() -> None:
-    from learners.simulate import simulate
-    from learners.tuning import tune
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--setting", default="plentiful")
     ap.add_argument("--seeds", type=int, default=5)
@@ -98,36 +201,28 @@ def main() -> None:
     ap.add_argument("--csv", default=None)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch and OpenMP threads (default 1: the results do not depend on it)")
+    ap.add_argument("--summary-only", action="store_true",
+                    help="print the summary of an existing --csv without running")
     args = ap.parse_args()
+    csv = Path(args.csv or f"benchmarks/results/learners_sim_{args.setting}.csv")
+    if args.summary_only:
+        print(summary(pd.read_csv(csv)))
+        return
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     methods = args.methods.split(",")
-    csv = Path(args.csv or f"benchmarks/results/learners_sim_{args.setting}.csv")
-    rows = []
+    frames = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        sim = simulate(args.setting, n_users=args.users, n_obs=0, seed=seed)
-        test, truth = sim.data["test"], sim.truth["test"]
-        budgets = np.linspace(0.1, 1.0, 10) * float(truth.incremental()[1][:, -1].mean())
-        for m in methods:
-            t = time.perf_counter()
-            provider, cfg, _ = tune(m, sim.data["train"], sim.data["validation"], seed=seed)
-            frame = evaluate(provider, test, truth, budgets)
-            frame.insert(0, "method", m)
-            frame.insert(0, "seed", seed)
-            frame["config"] = str(cfg)
-            frame["seconds"] = time.perf_counter() - t
-            rows.append(frame)
-            print(f"seed {seed} {m}: capture {frame.capture.mean():.4f} deploy "
-                  f"{frame.deploy_capture.mean():.4f} ({cfg}, {frame.seconds.iloc[0]:.0f} s)",
-                  flush=True)
-        out = pd.concat(rows, ignore_index=True)
+        frames.append(run_seed(args.setting, seed, args.users, methods))
+        out = pd.concat(frames, ignore_index=True)
         csv.parent.mkdir(parents=True, exist_ok=True)
         out.to_csv(csv, index=False)
-    print(f"\nsetting {args.setting}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
-    print(summary(pd.concat(rows, ignore_index=True)))
+    print(f"\nsetting {args.setting}, users {args.users or 'default'}, seeds "
+          f"{args.first_seed}..{args.first_seed + args.seeds - 1}")
+    print(summary(pd.concat(frames, ignore_index=True)))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ PRIMAL_METHODS: tuple[str, ...] = ("dfcl-ppl", "dfcl-pifd")
 DFCL_METHODS = DUAL_METHODS + PRIMAL_METHODS
 DEFAULT_TAU_SCALE = 0.1
 DEFAULT_H_SCALE = 0.3
-LAMBDA_ROWS = 100_000
+LAMBDA_ROWS = 50_000
 
 
 @dataclass(frozen=True)
