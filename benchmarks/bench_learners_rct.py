@@ -30,12 +30,12 @@ import pandas as pd
 
 def run_dataset(name: str, root: str, seeds: int, methods: list[str], n_boot: int,
                 out: Path) -> pd.DataFrame:
-    from evaluation.plots import plot_eom_curves
+    from evaluation.experiment import default_budgets
     from formulations.experiment_data import load_experiment
     from learners.comparison import compare
     from learners.datasets import prepare
     from learners.provider import BudgetWarning
-    from learners.tuning import tune
+    from learners.tuning import fit_methods
 
     frames = []
     for seed in range(seeds):
@@ -43,25 +43,70 @@ def run_dataset(name: str, root: str, seeds: int, methods: list[str], n_boot: in
             prep = prepare(name, root, tmp, seed=seed, table_format="parquet")
             train, val, test = (load_experiment(prep.folder / s)
                                 for s in ("train", "validation", "test"))
-        providers, configs = {}, {}
-        for m in methods:
-            t = time.perf_counter()
-            providers[m], configs[m], _ = tune(m, train, val, seed=seed)
-            print(f"{name} seed {seed} {m}: {configs[m]} ({time.perf_counter() - t:.0f} s)",
-                  flush=True)
+            budgets = default_budgets(train)
+            configs: dict[str, str] = {}
+            t0 = [time.perf_counter()]
+
+            def on_fit(m: str, fitted: object, cfg: object, score: float,
+                       configs: dict[str, str] = configs, seed: int = seed,
+                       t0: list[float] = t0) -> None:
+                configs[m] = str(cfg)
+                print(f"{name} seed {seed} {m}: {cfg} val {score:.5g} "
+                      f"({time.perf_counter() - t0[0]:.0f} s)", flush=True)
+                t0[0] = time.perf_counter()
+
+            try:
+                fitted = fit_methods(["tsm-sl", *[m for m in methods if m != "tsm-sl"]], train,
+                                     val, budgets, seed=seed, workdir=tmp, on_fit=on_fit)
+            except Exception as e:
+                print(f"{name} seed {seed}: {type(e).__name__}: {e}", flush=True)
+                raise
+        fitted.pop("_lambdas")
+        whole = {m: p for m, p in fitted.items() if not isinstance(p, list)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BudgetWarning)
-            res = compare(test, providers, form="ipw", n_boot=n_boot, seed=seed)
-        f = res.table.copy()
+            res = compare(test, whole, budgets, form="ipw", n_boot=n_boot, seed=seed)
+            parts = [res.table]
+            for m, models in fitted.items():
+                if not isinstance(models, list):
+                    continue
+                for k, p in enumerate(models):  # a primal model is scored at its own budget
+                    r = compare(test, {"tsm-sl": fitted["tsm-sl"], m: p}, budgets[k:k + 1],
+                                form="ipw", n_boot=n_boot, seed=seed).table
+                    parts.append(r[r.model == m])
+        f = pd.concat(parts, ignore_index=True)
         f.insert(0, "seed", seed)
-        f["config"] = f["model"].map({m: str(c) for m, c in configs.items()})
+        f["config"] = f["model"].map(configs)
         frames.append(f)
         if seed == 0:
-            plot_eom_curves(res.curves, out / f"learners_rct_{name}.png", what="uplift",
-                            title=f"{name} (test split, seed 0): uplift at matched IPW spend")
+            plot(f, out / f"learners_rct_{name}.png",
+                 f"{name} (test split, seed 0): uplift over all-control at matched IPW spend")
     table = pd.concat(frames, ignore_index=True)
     table.to_csv(out / f"learners_rct_{name}.csv", index=False)
     return table
+
+
+def plot(table: pd.DataFrame, path: Path, title: str) -> None:
+    """Uplift vs budget per model with its bootstrap band (primal models: one per budget)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for i, (m, g) in enumerate(table.groupby("model", sort=False)):
+        g = g.sort_values("budget")
+        ax.plot(g.budget, g.uplift, marker="o", markersize=3, label=m, color=f"C{i % 10}")
+        if "uplift_lo" in g:
+            ax.fill_between(g.budget, g.uplift_lo, g.uplift_hi, alpha=0.12, color=f"C{i % 10}")
+    ax.set_xlabel("per-capita budget (incremental spend)")
+    ax.set_ylabel("per-capita uplift (IPW)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def summary(name: str, table: pd.DataFrame) -> str:

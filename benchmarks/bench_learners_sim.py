@@ -49,9 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DUAL = ("dfcl-pl", "dfcl-mer", "dfcl-ifd")
-PRIMAL = ("dfcl-ppl", "dfcl-pifd")
-DECISION = ("dhcl", *DUAL, *PRIMAL)
+DECISION = ("dhcl", "dfcl-pl", "dfcl-mer", "dfcl-ifd", "dfcl-ppl", "dfcl-pifd")
 
 
 def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.DataFrame:
@@ -80,21 +78,23 @@ def evaluate(provider: Any, test: Any, truth: Any, budgets: np.ndarray) -> pd.Da
 
 
 def run_seed(setting: str, seed: int, users: int | None, methods: list[str]) -> pd.DataFrame:
-    from learners.decision_focused import DecisionSpec
-    from learners.oracle import lambda_star
-    from learners.saved import save_model
     from learners.simulate import simulate
-    from learners.tuning import tune
+    from learners.tuning import fit_methods
 
     sim = simulate(setting, n_users=users, n_obs=0, seed=seed)
     train, val, test, truth = (sim.data["train"], sim.data["validation"], sim.data["test"],
                                sim.truth["test"])
     budgets = np.linspace(0.1, 1.0, 10) * float(truth.incremental()[1][:, -1].mean())
     frames = []
+    start = [time.perf_counter()]
 
-    def record(method: str, provider: Any, cfg: Any, seconds: float, val_score: float,
-               rows: np.ndarray | None = None, frame: pd.DataFrame | None = None) -> None:
-        f = evaluate(provider, test, truth, budgets) if frame is None else frame
+    def on_fit(method: str, fitted: Any, cfg: Any, val_score: float) -> None:
+        if isinstance(fitted, list):  # a primal method: one model per budget, scored at its own
+            f = pd.concat([evaluate(p, test, truth, budgets).iloc[[k]]
+                           for k, p in enumerate(fitted)], ignore_index=True)
+        else:
+            f = evaluate(fitted, test, truth, budgets)
+        seconds = time.perf_counter() - start[0]
         f.insert(0, "method", method)
         f.insert(0, "seed", seed)
         f["config"] = str(cfg)
@@ -104,48 +104,12 @@ def run_seed(setting: str, seed: int, users: int | None, methods: list[str]) -> 
         print(f"seed {seed} {method}: capture {f.capture.mean():.4f} deploy "
               f"{f.deploy_capture.mean():.4f} val {val_score:.5g} ({cfg}, {seconds:.0f} s)",
               flush=True)
+        start[0] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        tsm, cfg, _ = tune("tsm-sl", train, val, seed=seed)
-        init = Path(tmp) / "tsm"
-        save_model(tsm, init)
-        if "tsm-sl" in methods:
-            record("tsm-sl", tsm, cfg, time.perf_counter() - t, cfg["val_score"])
-        vp, cp = tsm.predict(train)
-        lams = tuple(float(lambda_star(vp, cp, float(b), received=train.arm, cost=train.cost,
-                                       propensity=train.propensity)) for b in budgets[[1, 4, 7]])
-        for m in methods:
-            if m == "tsm-sl":
-                continue
-            t = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if m in PRIMAL:
-                    mid = DecisionSpec(budget=float(budgets[4]), init=str(init))
-                    _, cfg, _ = tune(m, train, val, seed=seed, decision=mid)
-                    cfg.pop("val_score")
-                    parts, scores = [], []
-                    for k, b in enumerate(budgets):
-                        from learners.tuning import fit_config
-
-                        spec = DecisionSpec(budget=float(b), init=str(init))
-                        p = fit_config(m, cfg, train, val, seed, decision=spec)
-                        scores.append(float(p.training["best_score"]))
-                        parts.append(evaluate(p, test, truth, budgets).iloc[[k]])
-                    record(m, None, cfg, time.perf_counter() - t, float(np.mean(scores)),
-                           frame=pd.concat(parts, ignore_index=True))
-                    continue
-                if m in DUAL:
-                    spec = {"decision": DecisionSpec(lambdas=lams, init=str(init))}
-                elif m == "dhcl":
-                    spec = {"decision": DecisionSpec()}
-                else:
-                    spec = {}
-                p, cfg, _ = tune(m, train, val, seed=seed, **spec)
-            record(m, p, cfg, time.perf_counter() - t, cfg["val_score"])
+        fitted = fit_methods(methods, train, val, budgets, seed=seed, workdir=tmp, on_fit=on_fit)
     out = pd.concat(frames, ignore_index=True)
-    out["lambdas"] = str(tuple(round(x, 6) for x in lams))
+    out["lambdas"] = str(tuple(round(x, 6) for x in fitted["_lambdas"]))
     return out
 
 

@@ -62,3 +62,75 @@ def tune(
         if score > best_score:
             best, best_cfg, best_score = p, dict(cfg), score
     return best, {**best_cfg, "val_score": best_score}, pd.DataFrame(rows)
+
+
+DUAL = ("dfcl-pl", "dfcl-mer", "dfcl-ifd")
+PRIMAL = ("dfcl-ppl", "dfcl-pifd")
+LAMBDA_SHARES = (1, 4, 7)
+"""the λ set of the dual methods: TSM-SL's λ* at the 2nd, 5th and 8th of 10 budgets (20%, 50%
+and 80% of the range)"""
+
+
+def fit_methods(
+    methods: Sequence[str], train: ExperimentData, validation: ExperimentData,
+    budgets: np.ndarray, *, seed: int = 0, workdir: str,
+    on_fit: Any = None,
+) -> dict[str, Any]:
+    """Tune every method in ``methods`` the way the benchmarks compare them.
+
+    Returns ``{method: provider}``, where a primal method's entry is a list with one provider
+    per budget (each trained for that budget). The decision-focused methods follow
+    docs/learners.md: the dual ones fine-tune the tuned TSM-SL (saved in ``workdir``) with the
+    λ set of :data:`LAMBDA_SHARES` (TSM-SL's λ* with the IPW spend on the TRAIN split); the
+    primal ones are tuned at the middle budget and refitted with that configuration at every
+    budget; dhcl trains from scratch. ``on_fit(method, provider_or_list, config, val_score)``
+    is called after each method. Each provider's ``training["config"]`` notes its grid choice.
+    """
+    import warnings
+    from pathlib import Path
+
+    from learners.decision_focused import DecisionSpec
+    from learners.oracle import lambda_star
+    from learners.saved import save_model
+
+    out: dict[str, Any] = {}
+    tsm, cfg, _ = tune("tsm-sl", train, validation, seed=seed)
+    init = Path(workdir) / f"tsm_seed{seed}"
+    save_model(tsm, init, force=True)
+    if "tsm-sl" in methods:
+        out["tsm-sl"] = tsm
+        if on_fit:
+            on_fit("tsm-sl", tsm, cfg, cfg["val_score"])
+    vp, cp = tsm.predict(train)
+    lams = tuple(float(lambda_star(vp, cp, float(budgets[k]), received=train.arm,
+                                   cost=train.cost, propensity=train.propensity))
+                 for k in LAMBDA_SHARES)
+    for m in methods:
+        if m == "tsm-sl":
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # budget warnings at the top budgets
+            if m in PRIMAL:
+                mid = DecisionSpec(budget=float(budgets[len(budgets) // 2 - 1]), init=str(init))
+                _, cfg, _ = tune(m, train, validation, seed=seed, decision=mid)
+                score_mid = cfg.pop("val_score")
+                models = [fit_config(m, cfg, train, validation, seed,
+                                     decision=DecisionSpec(budget=float(b), init=str(init)))
+                          for b in budgets]
+                out[m] = models
+                if on_fit:
+                    score = float(np.mean([p.training["best_score"] for p in models]))
+                    on_fit(m, models, {**cfg, "tuned_at_score": score_mid}, score)
+                continue
+            if m in DUAL:
+                spec: dict[str, Any] = {"decision": DecisionSpec(lambdas=lams, init=str(init))}
+            elif m == "dhcl":
+                spec = {"decision": DecisionSpec()}
+            else:
+                spec = {}
+            p, cfg, _ = tune(m, train, validation, seed=seed, **spec)
+        out[m] = p
+        if on_fit:
+            on_fit(m, p, cfg, cfg["val_score"])
+    out["_lambdas"] = lams
+    return out
