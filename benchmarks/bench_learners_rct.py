@@ -62,6 +62,8 @@ def run_dataset(name: str, root: str, seeds: int, methods: list[str], n_boot: in
                 print(f"{name} seed {seed}: {type(e).__name__}: {e}", flush=True)
                 raise
         fitted.pop("_lambdas")
+        for m, why in fitted.pop("_skipped").items():
+            print(f"{name} seed {seed} {m}: not applicable: {why}", flush=True)
         whole = {m: p for m, p in fitted.items() if not isinstance(p, list)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BudgetWarning)

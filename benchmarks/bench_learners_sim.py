@@ -110,6 +110,8 @@ def run_seed(setting: str, seed: int, users: int | None, methods: list[str]) -> 
         fitted = fit_methods(methods, train, val, budgets, seed=seed, workdir=tmp, on_fit=on_fit)
     out = pd.concat(frames, ignore_index=True)
     out["lambdas"] = str(tuple(round(x, 6) for x in fitted["_lambdas"]))
+    for m, why in fitted["_skipped"].items():
+        print(f"seed {seed} {m}: not applicable: {why}", flush=True)
     return out
 
 

@@ -84,16 +84,18 @@ def fit_methods(
     λ set of :data:`LAMBDA_SHARES` (TSM-SL's λ* with the IPW spend on the TRAIN split); the
     primal ones are tuned at the middle budget and refitted with that configuration at every
     budget; dhcl trains from scratch. ``on_fit(method, provider_or_list, config, val_score)``
-    is called after each method. Each provider's ``training["config"]`` notes its grid choice.
+    is called after each method. A method the data does not allow (dhcl on arms of equal cost)
+    is skipped: ``out["_skipped"]`` maps it to the reason.
     """
     import warnings
     from pathlib import Path
 
+    from formulations.errors import UsageError
     from learners.decision_focused import DecisionSpec
     from learners.oracle import lambda_star
     from learners.saved import save_model
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"_skipped": {}}
     tsm, cfg, _ = tune("tsm-sl", train, validation, seed=seed)
     init = Path(workdir) / f"tsm_seed{seed}"
     save_model(tsm, init, force=True)
@@ -128,7 +130,11 @@ def fit_methods(
                 spec = {"decision": DecisionSpec()}
             else:
                 spec = {}
-            p, cfg, _ = tune(m, train, validation, seed=seed, **spec)
+            try:
+                p, cfg, _ = tune(m, train, validation, seed=seed, **spec)
+            except UsageError as e:
+                out["_skipped"][m] = str(e)
+                continue
         out[m] = p
         if on_fit:
             on_fit(m, p, cfg, cfg["val_score"])
