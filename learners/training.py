@@ -8,9 +8,10 @@ best state is kept and training stops after ``patience`` epochs without improvem
 model is noise, and it can beat every trained one by luck (the papers warm-start too: 20
 epochs in DFCL's CRITEO runs and in Bi-DFCL). The log
 has one row per epoch: ``epoch, train_loss, val_loss, val_eom, val_score, val_seconds,
-seconds, samples_per_s`` (``val_eom`` is the mean validation EOM, NaN where the validation data
+hook_seconds, seconds, samples_per_s`` (``val_eom`` is the mean validation EOM, NaN where the validation data
 is observational; ``val_score`` the selection score: the EOM, or else minus the validation loss;
-``val_seconds`` the part of the epoch spent on validation).
+``val_seconds`` the part of the epoch spent on validation, ``hook_seconds`` the part spent before
+the epoch's first step, e.g. refreshing a cached λ*).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def train(
         t0 = time.perf_counter()
         if before_epoch is not None:
             before_epoch(epoch)
+        hook_seconds = time.perf_counter() - t0
         model.train()
         perm = torch.randperm(n, generator=gen).to(options.device)
         total, count = 0.0, 0
@@ -177,6 +179,7 @@ def train(
         row["val_eom"] = score if by_eom else float("nan")
         row["val_score"] = score
         row["val_seconds"] = time.perf_counter() - tv
+        row["hook_seconds"] = hook_seconds
         row["seconds"] = time.perf_counter() - t0
         row["samples_per_s"] = n / row["seconds"]
         rows.append(row)
