@@ -6,12 +6,12 @@ each epoch the model predicts the validation data and is scored (learners/valida
 best state is kept and training stops after ``patience`` epochs without improvement. The first
 ``warmup`` epochs are not candidates: on a small validation set the EOM of a barely trained
 model is noise, and it can beat every trained one by luck (the papers warm-start too: 20
-epochs in DFCL's CRITEO runs and in Bi-DFCL). The log
-has one row per epoch: ``epoch, train_loss, val_loss, val_eom, val_score, val_seconds,
-hook_seconds, seconds, samples_per_s`` (``val_eom`` is the mean validation EOM, NaN where the validation data
-is observational; ``val_score`` the selection score: the EOM, or else minus the validation loss;
-``val_seconds`` the part of the epoch spent on validation, ``hook_seconds`` the part spent before
-the epoch's first step, e.g. refreshing a cached λ*).
+epochs in DFCL's CRITEO runs and in Bi-DFCL). The log has one row per epoch: ``epoch,
+train_loss, val_loss, val_eom, val_score, val_seconds, hook_seconds, seconds, samples_per_s``
+(``val_eom`` is the mean validation EOM, NaN where the validation data is observational;
+``val_score`` the selection score: the EOM, or else minus the validation loss; ``val_seconds``
+the part of the epoch spent on validation, ``hook_seconds`` the part spent before the epoch's
+first step, e.g. refreshing a cached λ*).
 """
 
 from __future__ import annotations
