@@ -1,8 +1,10 @@
 """Turn a backend's raw answer into a SolveResult, re-checked with the project's own arithmetic.
 
 Whatever a solver's internal tolerances, the objective and usage reported are recomputed from the
-assignment, and an allocation that breaks a budget by more than FEAS_TOL is repaired, never
-returned as is.
+assignment (compensated sums), and an allocation that breaks a budget as written (beyond the
+1e-12 noise of formulations.assignment.FEAS_TOL) is repaired, never returned as is. The bound is
+passed on as the solver gave it: SolveResult's contract turns a bound below the objective into
+status ``error`` (engine.result.contract).
 """
 
 from __future__ import annotations
@@ -64,9 +66,6 @@ def build_result(
                 detail=info,
             )
     objective = ev.objective
-    if bound is not None and bound < objective:
-        # a solver's bound is at least its own objective; rounding noise must not invert them
-        bound = objective
     if status in ("time_limit", "error"):
         final: Status = status
         if status == "time_limit" and is_proven_optimal(objective, bound):

@@ -583,23 +583,18 @@ def lp_relaxation(instance: Instance) -> tuple[float, dict[str, float]] | None:
     The exact reference for the marginal value of budget where the LP frontier does not apply
     (several budgets, capacities); a dual of a degenerate LP is one valid subgradient.
     """
-    from engine.backends.highs import make_highs
-    from formulations.standard_form import compile_standard_form
+    from engine.backends.highs import solve_lp_relaxation
 
-    sf = compile_standard_form(instance)
-    h = make_highs(sf, integer=False, options={})
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    h.run()
-    if str(h.getModelStatus()).split(".")[-1] != "kOptimal":
+    lp = solve_lp_relaxation(instance)
+    if lp.status != "optimal" or lp.bound is None or lp.row_dual is None:
         return None
-    row_dual = np.asarray(h.getSolution().row_dual)
+    sf = lp.standard_form
     duals = {}
     for kind, (lo, _hi) in zip(sf.row_kind, sf.row_blocks, strict=True):
         if kind.startswith("budget:"):
             # HiGHS reports a maximisation's <= row duals as >= 0: value per unit of limit
-            duals[kind.removeprefix("budget:")] = max(0.0, float(row_dual[lo]))
-    return float(h.getInfo().objective_function_value), duals
+            duals[kind.removeprefix("budget:")] = max(0.0, float(lp.row_dual[lo]))
+    return lp.bound, duals
 
 
 def _lp_columns(

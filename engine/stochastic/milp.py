@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
-from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
+from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, contract
 from formulations.errors import UsageError
 from formulations.stochastic_programs import LinearProgram
 
@@ -57,6 +57,17 @@ class MilpSolution:
     row_dual: np.ndarray | None = None
     seconds: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the result contract of engine.result (optimal needs x, a bound and the proof; a
+        # bound below the objective is an error naming the solver)
+        status, why = contract(self.status, self.solver, objective=self.objective,
+                               bound=self.bound, has_solution=self.x is not None,
+                               infeasibility=None)
+        if status != self.status or why:
+            object.__setattr__(self, "status", status)
+            if why:
+                object.__setattr__(self, "detail", {**self.detail, "message": why})
 
     @property
     def proven(self) -> bool:
@@ -106,10 +117,6 @@ def _finish(
         # integral columns are rounded so that callers read exact counts
         x = np.where(program.integer, np.round(x), x)
     objective = program.objective(x)
-    if bound is not None and bound < objective:
-        bound = objective
-    if status == "optimal" and is_mip and not is_proven_optimal(objective, bound):
-        status = "feasible"
     return MilpSolution(status=status, solver=solver, objective=objective, bound=bound, x=x,
                         row_dual=row_dual, detail=detail)
 

@@ -66,6 +66,11 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
     from formulations.errors import UsageError
     from treatalloc.console import stdout_to_stderr
 
+    if not args.out:
+        raise UsageError(
+            "--backend dask: the allocation is written by the workers, never gathered here; "
+            "give --out FOLDER (a folder of Parquet parts)"
+        )
     if args.out:
         if args.out.lower().endswith((".csv", ".gz", ".txt")):
             raise UsageError(
@@ -79,8 +84,8 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
     header = (f"{d.get('name', args.path)}  ({d.get('units', '?')} units, "
               f"{d.get('rows', '?')} options, {d.get('partitions', '?')} Parquet parts)")
     solver = f"{result.solver}  ({d.get('workers', '?')} Dask workers)"
-    report(args, result, header, solver, written="out" in d)
-    return exit_code(result, has_allocation=result.objective is not None)
+    report(args, result, header, solver, written=result.allocation_path is not None)
+    return exit_code(result, has_allocation=result.allocation_path is not None)
 
 
 def report(
