@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
+from engine.isolate import Reporter, reporter
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
+from engine.stopping import Deadline, interrupted
 from formulations.errors import UsageError
 from formulations.instance import Instance
 from formulations.standard_form import StandardForm, assignment_from_x, compile_standard_form
@@ -87,6 +92,51 @@ def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any],
     return h
 
 
+def report_progress(h: Any, rep: Reporter, convert: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Send HiGHS' improving solutions (``convert``-ed from x) and its dual bound to the
+    supervisor of this child process (engine.isolate), so a stopped solve keeps them."""
+    highspy = _import_highspy()
+    kinds = highspy.cb.HighsCallbackType
+
+    def callback(kind: Any, _message: Any, data_out: Any, _data_in: Any, _user: Any) -> None:
+        bound = float(data_out.mip_dual_bound)
+        if kind == kinds.kCallbackMipImprovingSolution:
+            rep.incumbent(convert(np.asarray(data_out.mip_solution, dtype=np.float64)),
+                          bound if np.isfinite(bound) else None)
+        elif kind == kinds.kCallbackMipInterrupt:
+            rep.bound(bound)
+
+    h.setCallback(callback, None)
+    h.startCallback(kinds.kCallbackMipImprovingSolution)
+    h.startCallback(kinds.kCallbackMipInterrupt)
+
+
+@contextmanager
+def watchdog(h: Any, deadline: Deadline, *, active: bool = True) -> Iterator[None]:
+    """While HiGHS runs in this process: call ``cancelSolve`` on an interrupt or a little
+    after the deadline (HiGHS looks at it once its search has started; its set-up before the
+    first LP ignores it, which is why large solves run supervised: engine.isolate)."""
+    if not active:
+        yield
+        return
+    done = threading.Event()
+    stop_at = deadline.hard_stop()
+
+    def watch() -> None:
+        while not done.wait(0.02):
+            if interrupted() or (stop_at is not None and time.perf_counter() >= stop_at):
+                h.cancelSolve()
+                return
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        t.join(1.0)
+
+
 @dataclass(frozen=True, eq=False)
 class LPRelaxation:
     """The LP relaxation of an instance: a bound (its optimum), not an allocation.
@@ -130,7 +180,7 @@ class HighsBackend:
     """
 
     name: ClassVar[str] = "highs"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(isolate_above=ISOLATE_ROWS)
 
     def solve(
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
@@ -139,6 +189,9 @@ class HighsBackend:
         rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks,
                            abs_tol=MIP_FEASIBILITY_TOL)
         h = make_highs(sf, integer=True, options=options, rows=rows)
+        rep = reporter()
+        if rep is not None:
+            report_progress(h, rep, lambda x: assignment_from_x(instance, x).astype(np.int32))
         h.setOptionValue("mip_rel_gap", float(options.get("gap", OPT_REL_GAP)))
         h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
         h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
@@ -147,7 +200,8 @@ class HighsBackend:
             h.setOptionValue("time_limit", float(time_limit))
         if "seed" in options:
             h.setOptionValue("random_seed", int(options["seed"]))
-        h.run()
+        with watchdog(h, Deadline.after(time_limit), active=rep is None):
+            h.run()
         model_status = h.getModelStatus()
         native = str(model_status).split(".")[-1]
         status = STATUS_MAP.get(native, "error")

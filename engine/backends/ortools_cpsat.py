@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.assignment import target_limits
@@ -141,7 +141,8 @@ class CpSatBackend:
     """
 
     name: ClassVar[str] = "ortools-cpsat"
-    capabilities: ClassVar[Capabilities] = Capabilities(integral_data_only=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(integral_data_only=True,
+                                                   isolate_above=ISOLATE_ROWS)
 
     def __init__(self) -> None:
         _import_cp_model()

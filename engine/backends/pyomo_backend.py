@@ -161,7 +161,7 @@ class PyomoBackend:
     """
 
     name: ClassVar[str] = "pyomo"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(isolate_above=0)
 
     def __init__(self, pyomo_solver: str | None = None) -> None:
         self.pyomo_solver = resolve_solver(pyomo_solver)

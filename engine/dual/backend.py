@@ -29,6 +29,7 @@ from engine.finalize import build_result
 from engine.progress import progress
 from engine.repair import repair
 from engine.result import SolveResult
+from engine.stopping import interrupted
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
@@ -127,7 +128,7 @@ def solve_dual_numpy(
     if cols is not None and m.objective is not None and options.get("polish", True):
         gap = (m.bound - m.objective) / max(1.0, abs(m.bound))
         left = None if time_limit is None else time_limit - m.timings.get("total", 0.0)
-        if gap > tol and (left is None or left > 0.5):
+        if gap > tol and (left is None or left > 0.5) and not interrupted():
             cols, info = core_polish(
                 arr, m.lam, cols, core_size=int(options.get("core_size", 20_000)),
                 time_limit=10.0 if left is None else min(10.0, 0.8 * left),

@@ -34,6 +34,7 @@ from engine.dual.arrays import DualArrays
 from engine.dual.improve import fill
 from engine.dual.kernels import lagrangian_choice, upper_hulls
 from engine.dual.select import select_critical
+from engine.stopping import interrupted
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +148,7 @@ def solve_multi(
             on_iteration(it, best_f, best_obj)
         if gap() <= tol or it >= max_iter:
             break
-        if deadline is not None and time.perf_counter() >= deadline:
+        if interrupted() or (deadline is not None and time.perf_counter() >= deadline):
             break
         t = time.perf_counter()
         low, lam_low = _model_minimum(np.array(lams), np.array(fs), np.array(gs), upper)

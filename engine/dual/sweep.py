@@ -26,6 +26,7 @@ from engine.dual.kernels import Hulls, d_value_of, upper_hulls
 from engine.dual.select import PartialOrder, partial_order
 from engine.finalize import build_result, limits_map
 from engine.result import SolveResult, is_proven_optimal
+from engine.stopping import interrupted
 from formulations.assignment import slack_tolerance, target_limits, within_limits
 from formulations.errors import UsageError
 from formulations.instance import Instance
@@ -427,6 +428,8 @@ def _sweep_multi(
     out = []
     lam0 = None
     for row in limits:
+        if interrupted():  # Ctrl-C / SIGTERM: the points solved so far
+            break
         inst_p = instance.with_limits(list(row))
         r = solve_dual_numpy(inst_p, time_limit=time_limit, options={**opts, "lam0": lam0},
                              solver="dual-sweep")

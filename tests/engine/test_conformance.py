@@ -261,8 +261,8 @@ def test_time_limit_is_honoured(solver: str) -> None:
     inst = hard_instance(integral=integral_only(solver))
     limit = 0.2
     res = solve(inst, solver, time_limit=limit)
-    # building the model is not interrupted by the limit: allow for it, far below a full solve
-    assert res.seconds < limit + 10.0, res.seconds
+    # the promise of engine.stopping, model building included
+    assert res.seconds <= 1.1 * limit + 1.0, res.seconds
     assert res.status in ("time_limit", "optimal"), res
     if res.status == "optimal":  # a faster machine may really finish; then it must be proven
         assert res.gap is not None and res.gap <= 1e-9
