@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import ISOLATE_ROWS, Capabilities
+from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
 from engine.isolate import Reporter, reporter
@@ -180,7 +180,8 @@ class HighsBackend:
     """
 
     name: ClassVar[str] = "highs"
-    capabilities: ClassVar[Capabilities] = Capabilities(isolate_above=ISOLATE_ROWS)
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=ISOLATE_ROWS)
 
     def solve(
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import ISOLATE_ROWS, Capabilities
+from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
@@ -152,7 +152,8 @@ class OrToolsMathOptBackend:
     """Exact MIP through OR-Tools MathOpt; SCIP (``SolverType.GSCIP``) unless told otherwise."""
 
     name: ClassVar[str] = "ortools"
-    capabilities: ClassVar[Capabilities] = Capabilities(isolate_above=ISOLATE_ROWS)
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=ISOLATE_ROWS)
 
     def __init__(self) -> None:
         _import_mathopt()

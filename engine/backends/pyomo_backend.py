@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.backends.tolerances import budget_rows_for
 from engine.finalize import build_result
@@ -161,7 +161,8 @@ class PyomoBackend:
     """
 
     name: ClassVar[str] = "pyomo"
-    capabilities: ClassVar[Capabilities] = Capabilities(isolate_above=0)
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=0)
 
     def __init__(self, pyomo_solver: str | None = None) -> None:
         self.pyomo_solver = resolve_solver(pyomo_solver)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.dual.arrays import dual_arrays
 from engine.dual.backend import solve_dual_numpy
 from engine.dual.core import build_core, reduced_costs
@@ -39,7 +39,7 @@ from formulations.instance import Instance
 CORE_MIN_SECONDS = 1.0
 #: cores of at most this many cells are solved in this process (HiGHS' set-up before its
 #: first LP, which no limit interrupts, is short there: a watchdog's cancel then stops it)
-CORE_IN_PROCESS_ROWS = 5_000
+CORE_IN_PROCESS_ROWS = ISOLATE_ROWS
 
 
 class DualExactBackend:
