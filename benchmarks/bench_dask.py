@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             client = Client(cluster)
             report["cluster_start_seconds"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
-            res = solve_dual_dask(manifest, options={"client": client, "persist": args.persist})
+            # the workers write the allocation (a manifest's allocation is never gathered)
+            res = solve_dual_dask(manifest, options={"client": client, "persist": args.persist,
+                                                     "out": str(data / "allocation")})
             report["dask_seconds"] = round(time.perf_counter() - t, 2)
             client.close()
             cluster.close()
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(data, ignore_errors=True)
         elif not args.keep:
             shutil.rmtree(data / "inst", ignore_errors=True)
+            shutil.rmtree(data / "allocation", ignore_errors=True)
     print(json.dumps(report, indent=2))
     return 0
 

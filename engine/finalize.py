@@ -1,12 +1,15 @@
 """Turn a backend's raw answer into a SolveResult, re-checked with the project's own arithmetic.
 
 Whatever a solver's internal tolerances, the objective and usage reported are recomputed from the
-assignment, and an allocation that breaks a budget by more than FEAS_TOL is repaired, never
-returned as is.
+assignment (compensated sums), and an allocation that breaks a budget as written (beyond the
+1e-12 noise of formulations.assignment.FEAS_TOL) is repaired, never returned as is. The bound is
+passed on as the solver gave it: SolveResult's contract turns a bound below the objective into
+status ``error`` (engine.result.contract).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +19,32 @@ from engine.repair import repair
 from engine.result import SolveResult, Status, is_proven_optimal
 from formulations.assignment import evaluate
 from formulations.instance import Instance
+from formulations.summation import compensated_sum
+
+#: trivial bounds already computed, by the identity of the value and offsets arrays (an
+#: instance with other limits shares them: a sweep asks once), dropped with the arrays
+_trivial: dict[tuple[int, int, str], tuple[weakref.ref[np.ndarray], float]] = {}
+
+
+def trivial_bound(instance: Instance) -> float:
+    """The sum of every unit's best value (0 at least for at-most-one): a bound on any
+    allocation, whatever the budgets; every reported bound is capped by it."""
+    key = (id(instance.value), id(instance.offsets), instance.choose)
+    known = _trivial.get(key)
+    if known is not None and known[0]() is instance.value:
+        return known[1]
+    if instance.n_units == 0:
+        return 0.0
+    best = instance.per_unit(instance.value, "max")
+    if instance.choose == "at-most-one":
+        best = np.maximum(best, 0.0)
+    total = compensated_sum(best)
+
+    def forget(_ref: weakref.ref[np.ndarray]) -> None:
+        _trivial.pop(key, None)
+
+    _trivial[key] = (weakref.ref(instance.value, forget), total)
+    return total
 
 
 def limits_map(instance: Instance) -> dict[str, float]:
@@ -38,6 +67,9 @@ def build_result(
     ``status`` may force ``infeasible``, ``time_limit`` or ``error``; otherwise it is derived.
     """
     info = dict(detail or {})
+    if bound is not None:
+        # no allocation is worth more than every unit at its best option
+        bound = min(float(bound), trivial_bound(instance))
     if assignment is None:
         return SolveResult(
             status=status or "error",
@@ -64,9 +96,6 @@ def build_result(
                 detail=info,
             )
     objective = ev.objective
-    if bound is not None and bound < objective:
-        # a solver's bound is at least its own objective; rounding noise must not invert them
-        bound = objective
     if status in ("time_limit", "error"):
         final: Status = status
         if status == "time_limit" and is_proven_optimal(objective, bound):

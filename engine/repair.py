@@ -1,5 +1,8 @@
 """Primal repair and fill: make an assignment feasible, then spend leftover budget greedily.
 
+Both hold every budget to its target (formulations.assignment.target_limits), the limit every
+solver aims at.
+
 Both work in vectorised rounds over the dense (N, M) view: each round scores one move per unit,
 sorts the moves and applies the longest prefix that fits, so there is no Python loop per unit.
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.assignment import slack_tolerance
+from formulations.assignment import target_limits
 from formulations.instance import DenseView, Instance
 
 
@@ -62,8 +65,7 @@ def repair(
     value, costs, valid = _with_null(instance, dense)
     m0 = dense.value.shape[1]
     cols = _to_cols(instance, np.asarray(assignment, dtype=np.int64), m0)
-    limits = instance.limits
-    tol = slack_tolerance(limits)
+    limits = target_limits(instance.limits)
     w_all = _weights(instance, multipliers)
     idx = np.arange(instance.n_units)
     caps = instance.capacity_codes()
@@ -74,7 +76,7 @@ def repair(
         # capacities first: they are counts, fixed by moving the cheapest-to-move holders
         for code, lim in caps:
             holders = np.flatnonzero(code_of[idx, cols] == code)
-            excess = holders.size - int(np.floor(lim + 1e-9))
+            excess = holders.size - int(np.floor(lim))
             if excess <= 0:
                 continue
             alt_ok = valid[holders] & (code_of[holders] != code)
@@ -86,7 +88,7 @@ def repair(
             cols[holders[take]] = alt[take]
             changed = True
         usage = _usage(costs, cols)
-        over = usage - limits > tol
+        over = usage > limits
         if not over.any():
             if not changed:
                 break
@@ -138,15 +140,14 @@ def fill(
     value, costs, valid = _with_null(instance, dense)
     m0 = dense.value.shape[1]
     cols = _to_cols(instance, np.asarray(assignment, dtype=np.int64), m0)
-    limits = instance.limits
-    tol = slack_tolerance(limits)
+    limits = target_limits(instance.limits)
     w = _weights(instance, multipliers)
     idx = np.arange(instance.n_units)
     caps = instance.capacity_codes()
     code_of = _dense_codes(instance, valid.shape[1]) if caps else None
 
     for _ in range(max_rounds):
-        slack = limits + tol - _usage(costs, cols)
+        slack = limits - _usage(costs, cols)
         cur_v = value[idx, cols]
         extra = costs - costs[:, idx, cols][:, :, None]  # (K, N, M')
         gain = value - cur_v[:, None]
@@ -173,7 +174,7 @@ def fill(
             for code, lim in caps:
                 into = (code_of[order, best[order]] == code).astype(np.int64)
                 have = np.count_nonzero(code_of[idx, cols] == code)
-                ok &= np.cumsum(into) + have <= lim + 1e-9
+                ok &= np.cumsum(into) + have <= lim
         k = int(np.argmin(ok)) if not ok.all() else ok.size
         if k == 0:
             # the single best move is no longer affordable with the others: take it alone

@@ -1,4 +1,16 @@
-"""SolveResult: the one result type every solver returns (ARCHITECTURE.md, "SolveResult")."""
+"""SolveResult: the one result type every solver returns (ARCHITECTURE.md, "SolveResult").
+
+The contract is enforced here, where results are made (:func:`contract`, called by
+``SolveResult.__post_init__`` and by the stochastic programs' ``ProgramSolution``):
+
+* ``optimal`` needs an allocation, a bound and the project's proof (relative gap <= 1e-9 or
+  absolute <= 1e-6); an allocation without the proof is ``feasible``, no allocation ``error``;
+* a bound below the objective by more than ``BOUND_TOL * max(1, |objective|)`` is status
+  ``error`` with a message naming the solver: a solver bug or a wrong answer, never a proof;
+* an allocation (with any status) reports its usage of every budget, within the budgets as
+  written (formulations.assignment.within_limits, the one feasibility check); ``feasible`` needs
+  an allocation.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from formulations.assignment import within_limits
 from formulations.instance import Instance
 
 Status = Literal["optimal", "feasible", "infeasible", "time_limit", "error"]
@@ -18,6 +31,8 @@ STATUSES: tuple[str, ...] = ("optimal", "feasible", "infeasible", "time_limit", 
 #: "optimal" means a proof with relative gap <= OPT_REL_GAP or absolute gap <= OPT_ABS_GAP.
 OPT_REL_GAP = 1e-9
 OPT_ABS_GAP = 1e-6
+#: a bound may sit below its objective by float noise only: BOUND_TOL * max(1, |objective|)
+BOUND_TOL = 1e-9
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
@@ -32,6 +47,34 @@ def is_proven_optimal(objective: float | None, bound: float | None) -> bool:
         return False
     gap = relative_gap(objective, bound)
     return gap is not None and (gap <= OPT_REL_GAP or bound - objective <= OPT_ABS_GAP)
+
+
+def contract(
+    status: str, solver: str, *, objective: float | None, bound: float | None,
+    has_solution: bool, infeasibility: str | None,
+) -> tuple[str, str | None]:
+    """(the status the result may carry, a message where it differs from ``status``).
+
+    ``infeasibility`` describes how the solution breaks the feasibility check (None: it passes
+    or there is none). Shared by every result type, so the rules live in one place.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"status: expected one of {STATUSES}, got {status!r}")
+    if (bound is not None and objective is not None and math.isfinite(bound)
+            and bound < objective - BOUND_TOL * max(1.0, abs(objective))):
+        return "error", (f"solver {solver!r} reported the bound {bound!r} below the value "
+                         f"{objective!r} of its own solution: a solver bug or a wrong answer, "
+                         "not a proof")
+    if has_solution and infeasibility is not None:
+        return "error", f"solver {solver!r} returned a solution that {infeasibility}"
+    if status == "optimal":
+        if not has_solution or objective is None:
+            return "error", f"solver {solver!r} said optimal with no allocation"
+        if not is_proven_optimal(objective, bound):
+            return "feasible", None
+    if status == "feasible" and (not has_solution or objective is None):
+        return "error", f"solver {solver!r} said feasible with no allocation"
+    return status, None
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +92,35 @@ class SolveResult:
     seconds: float = 0.0
     message: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
+    allocation_path: str | None = None
+    """Where the allocation was written when it is never held in memory (the Dask backend on a
+    folder of Parquet parts writes it there from the workers); ``usage`` is then its usage."""
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"status: expected one of {STATUSES}, got {self.status!r}")
+        has = self.assignment is not None or self.allocation_path is not None
+        status, why = contract(self.status, self.solver, objective=self.objective,
+                               bound=self.bound, has_solution=has,
+                               infeasibility=self._budget_breach() if has else None)
+        if status != self.status or why:
+            # frozen: the contract may only make a result say less than its maker claimed
+            object.__setattr__(self, "status", status)
+            if why:
+                object.__setattr__(self, "message",
+                                   why if not self.message else f"{why}; {self.message}")
+
+    def _budget_breach(self) -> str | None:
+        """How the reported usage breaks the budgets as written (None: it does not)."""
+        missing = sorted(set(self.limits) - set(self.usage))
+        if missing:
+            return f"reports no usage of budget(s) {missing}"
+        names = list(self.limits)
+        usage = np.array([float(self.usage[n]) for n in names])
+        limits = np.array([float(self.limits[n]) for n in names])
+        over = np.flatnonzero(~within_limits(usage, limits))
+        if over.size:
+            k = int(over[0])
+            return (f"breaks budget {names[k]!r}: usage {usage[k]!r} > limit {limits[k]!r}")
+        return None
 
     @property
     def gap(self) -> float | None:
@@ -60,7 +128,7 @@ class SolveResult:
 
     @property
     def has_solution(self) -> bool:
-        return self.assignment is not None
+        return self.assignment is not None or self.allocation_path is not None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-unit data)."""
@@ -81,6 +149,7 @@ class SolveResult:
             "limits": {k: float(v) for k, v in self.limits.items()},
             "multipliers": {k: float(v) for k, v in self.multipliers.items()},
             "message": self.message,
+            "allocation_path": self.allocation_path,
             "detail": {k: _jsonable(v) for k, v in self.detail.items()},
         }
 

@@ -30,6 +30,7 @@ from engine.progress import Progress, progress
 from engine.registry import BACKENDS
 from engine.result import SolveResult, relative_gap
 from engine.solve import solve
+from engine.stopping import interrupted
 from formulations.assignment import check_assignment, evaluate
 from formulations.errors import TreatallocError, UsageError
 from formulations.instance import Instance
@@ -375,8 +376,10 @@ def validate_instance(
     if bar is not None:
         bar.advance()
     note = _recorded_mismatch(instance, ref)
-    rows = []
+    rows: list[ValidationRow] = []
     for h in heuristics:
+        if interrupted():
+            break
         if bar is not None:
             bar.describe(f"{instance.name}: {h.name}")
         start = time.perf_counter()
@@ -431,6 +434,7 @@ def validate(
     """Validate heuristics over instance files or folders; one row per (instance, heuristic).
 
     Heuristic specs are resolved (and bad ``module:function`` names rejected) before any solve.
+    After an interrupt (engine.stopping) the rows made so far come back.
     """
     if exact not in BACKENDS:
         raise UsageError(f"exact: unknown solver {exact!r}; expected one of {sorted(BACKENDS)}")
@@ -447,6 +451,8 @@ def validate(
         "validate", total=len(files) * (1 + len(resolved)), enabled=show_progress
     ) as bar:
         for f in files:
+            if interrupted():
+                break
             instance = load_instance(f)
             rows.extend(
                 validate_instance(

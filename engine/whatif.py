@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine.result import SolveResult
+from engine.stopping import interrupted
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
@@ -137,6 +138,11 @@ class Sweep:
     @property
     def n_points(self) -> int:
         return int(self.limits.shape[0])
+
+    def head(self, k: int) -> Sweep:
+        """The first ``k`` points (what an interrupted sweep solved)."""
+        return Sweep(self.kind, self.limits[:k], self.axis[:k], self.budget_names, self.budget,
+                     None if self.probability is None else self.probability[:k])
 
     @property
     def axis_label(self) -> str:
@@ -386,10 +392,13 @@ def solve_points(
     from engine.solve import solve
 
     opts = dict(options or {})
-    return [
-        solve(instance.with_limits(row.tolist()), solver, time_limit=time_limit, options=opts)
-        for row in sweep.limits
-    ]
+    out = []
+    for row in sweep.limits:
+        if interrupted():  # Ctrl-C / SIGTERM: the points solved so far
+            break
+        out.append(solve(instance.with_limits(row.tolist()), solver, time_limit=time_limit,
+                         options=opts))
+    return out
 
 
 def _dual_budget_sweep() -> Any:
@@ -512,7 +521,10 @@ def whatif(
     start = time.perf_counter()
     results = solve_points(inst, sweep, solver=solver, time_limit=time_limit, options=options)
     if len(results) != sweep.n_points:
-        raise RuntimeError(f"sweep returned {len(results)} results for {sweep.n_points} points")
+        if not interrupted():
+            raise RuntimeError(f"sweep returned {len(results)} results for {sweep.n_points} "
+                               "points")
+        sweep = sweep.head(len(results))
     one_budget = inst.n_budgets == 1 and not inst.capacities
     own_lp = one_budget and all(
         "lp_value" in r.detail and "lambda" in r.detail for r in results
@@ -583,23 +595,18 @@ def lp_relaxation(instance: Instance) -> tuple[float, dict[str, float]] | None:
     The exact reference for the marginal value of budget where the LP frontier does not apply
     (several budgets, capacities); a dual of a degenerate LP is one valid subgradient.
     """
-    from engine.backends.highs import make_highs
-    from formulations.standard_form import compile_standard_form
+    from engine.backends.highs import solve_lp_relaxation
 
-    sf = compile_standard_form(instance)
-    h = make_highs(sf, integer=False, options={})
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    h.run()
-    if str(h.getModelStatus()).split(".")[-1] != "kOptimal":
+    lp = solve_lp_relaxation(instance)
+    if lp.status != "optimal" or lp.bound is None or lp.row_dual is None:
         return None
-    row_dual = np.asarray(h.getSolution().row_dual)
+    sf = lp.standard_form
     duals = {}
     for kind, (lo, _hi) in zip(sf.row_kind, sf.row_blocks, strict=True):
         if kind.startswith("budget:"):
             # HiGHS reports a maximisation's <= row duals as >= 0: value per unit of limit
-            duals[kind.removeprefix("budget:")] = max(0.0, float(row_dual[lo]))
-    return float(h.getInfo().objective_function_value), duals
+            duals[kind.removeprefix("budget:")] = max(0.0, float(lp.row_dual[lo]))
+    return lp.bound, duals
 
 
 def _lp_columns(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.result import relative_gap
+from engine.stopping import interrupted
 from engine.whatif import (
     PointRow,
     Sweep,
@@ -92,6 +93,10 @@ def whatif_clusters(
     lam = {n: np.full(sweep.n_points, np.nan) for n in names}
     start = time.perf_counter()
     for i, limits in enumerate(sweep.limits):
+        if interrupted():  # Ctrl-C / SIGTERM: the points solved so far
+            sweep = sweep.head(i)
+            lp, lam = lp[:i], {n: v[:i] for n, v in lam.items()}
+            break
         t0 = time.perf_counter()
         program = deterministic_program(prob, limits)
         # threads=None: HiGHS refuses a thread count other than that of the scheduler an earlier

@@ -1,4 +1,12 @@
-"""Evaluate an assignment (one option index per unit, -1 = none) against an instance."""
+"""Evaluate an assignment (one option index per unit, -1 = none) against an instance.
+
+This module holds the project's one definition of "within budget" (ARCHITECTURE.md,
+"SolveResult"): the budgets as written. An allocation's usage of a budget is a compensated sum
+(formulations.summation), and it fits when ``usage <= limit + FEAS_TOL * max(1, |limit|)``:
+FEAS_TOL = 1e-12 is the noise of that sum over decimal data (0.1 + 0.2 is 5.6e-17 above 0.3 in
+floats), not a slack a solver may use. Every backend, greedy and repair included, and the
+re-check of every result use :func:`slack_tolerance` / :func:`within_limits`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,10 @@ import numpy as np
 
 from formulations.errors import UsageError
 from formulations.instance import Instance
+from formulations.summation import compensated_sum
 
-#: relative tolerance of "feasible" (ARCHITECTURE.md): usage <= limit + FEAS_TOL * max(1, |limit|)
-FEAS_TOL = 1e-9
+#: relative noise allowed on "within budget": usage <= limit + FEAS_TOL * max(1, |limit|)
+FEAS_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,32 @@ class Evaluation:
 
 
 def slack_tolerance(limits: np.ndarray) -> np.ndarray:
-    return FEAS_TOL * np.maximum(1.0, np.abs(limits))
+    """How far above each limit a compensated usage may be and still count as within it."""
+    return FEAS_TOL * np.maximum(1.0, np.abs(np.asarray(limits, dtype=np.float64)))
+
+
+def target_limits(limits: np.ndarray) -> np.ndarray:
+    """The threshold of :func:`within_limits`, ``L + slack_tolerance(L)``: every solver aims at
+    it (the dual's LP and bound, greedy's fill, the limits handed to a MIP solver), so that one
+    set of allocations is feasible for all of them and for the re-check, and each solver's
+    bound covers every allocation it can return (engine.result's contract)."""
+    lim = np.asarray(limits, dtype=np.float64)
+    return np.asarray(lim + slack_tolerance(lim), dtype=np.float64)
+
+
+def written_limits(targets: np.ndarray) -> np.ndarray:
+    """The limits (as written) whose :func:`target_limits` are ``targets``, to float accuracy.
+
+    For sub-instances whose limits are what is left of a target (a core of the dual): a solver
+    given these aims at ``targets`` again, not at targets plus a second allowance.
+    """
+    t = np.asarray(targets, dtype=np.float64)
+    return np.asarray(t - slack_tolerance(t), dtype=np.float64)
+
+
+def within_limits(usage: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Elementwise: ``usage`` (compensated sums) within ``limits`` as written (the one check)."""
+    return np.asarray(np.asarray(usage, dtype=np.float64) <= target_limits(limits))
 
 
 def check_assignment(instance: Instance, assignment: np.ndarray) -> np.ndarray:
@@ -59,14 +93,15 @@ def chosen_rows(instance: Instance, assignment: np.ndarray) -> np.ndarray:
 
 
 def evaluate(instance: Instance, assignment: np.ndarray) -> Evaluation:
-    """Objective and usage of ``assignment``; ``feasible`` uses the project-wide tolerance."""
+    """Objective and usage of ``assignment`` (compensated sums); ``feasible`` is the one check."""
     a = check_assignment(instance, assignment)
     rows = chosen_rows(instance, a)
-    objective = float(instance.value[rows].sum())
-    usage = instance.costs[:, rows].sum(axis=1) if instance.n_budgets else np.zeros(0)
+    objective = compensated_sum(instance.value[rows])
+    usage = np.array([compensated_sum(instance.costs[k, rows])
+                      for k in range(instance.n_budgets)], dtype=np.float64)
     limits = instance.limits
     violations: list[str] = []
-    over = usage > limits + slack_tolerance(limits)
+    over = ~within_limits(usage, limits)
     for k in np.flatnonzero(over):
         violations.append(
             f"budget {instance.budgets[k].name!r}: usage {usage[k]:.10g} > limit {limits[k]:.10g}"
@@ -77,7 +112,7 @@ def evaluate(instance: Instance, assignment: np.ndarray) -> Evaluation:
         chosen_codes = instance.option_codes[rows]
         for i, (code, lim) in enumerate(cap):
             cap_usage[i] = float(np.count_nonzero(chosen_codes == code))
-            if cap_usage[i] > lim + FEAS_TOL * max(1.0, abs(lim)):
+            if cap_usage[i] > lim:  # a count: exact
                 violations.append(
                     f"capacity of option {instance.option_labels[code]!r}: "
                     f"{int(cap_usage[i])} units > limit {lim:g}"

@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    from treatalloc import interrupts
+
+    restore = interrupts.install()
     try:
         return int(args._run(args))
     except TreatallocError as e:
@@ -67,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"treatalloc {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupts.EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away: not an error of ours; silence the final flush
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -79,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"treatalloc {args.command}: internal error: {type(e).__name__}: {e}", file=sys.stderr
         )
         return EXIT_INTERNAL
+    finally:
+        restore()
 
 
 if __name__ == "__main__":  # pragma: no cover

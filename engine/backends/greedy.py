@@ -24,7 +24,12 @@ def greedy_assignment(instance: Instance) -> np.ndarray:
 
 
 class GreedyBackend:
-    """Heuristic: no proof, so the result is ``feasible`` with ``bound`` None (or infeasible)."""
+    """Heuristic: no proof, so the result is ``feasible`` with ``bound`` None.
+
+    Where it finds no allocation it says ``infeasible`` only with a proof (one row that even
+    every unit's cheapest option breaks, or an infeasible LP relaxation); otherwise ``error``
+    with a message: a heuristic's failure is not a certificate.
+    """
 
     name: ClassVar[str] = "greedy"
     capabilities: ClassVar[Capabilities] = Capabilities(exact=False)
@@ -33,13 +38,19 @@ class GreedyBackend:
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
     ) -> SolveResult:
         a = greedy_assignment(instance)
-        if not evaluate(instance, a).feasible:
-            return build_result(
-                instance,
-                solver=self.name,
-                assignment=None,
-                bound=None,
-                status="infeasible",
-                message="even the cheapest option of every unit breaks a budget or capacity",
-            )
-        return build_result(instance, solver=self.name, assignment=a, bound=None)
+        if evaluate(instance, a).feasible:
+            return build_result(instance, solver=self.name, assignment=a, bound=None)
+        from engine.dual.arrays import dual_arrays
+        from engine.dual.backend import infeasible_by_row, lp_infeasible
+
+        why = infeasible_by_row(dual_arrays(instance))
+        if why is None and lp_infeasible(instance):
+            why = "the LP relaxation (HiGHS) has no feasible point"
+        if why is not None:
+            return build_result(instance, solver=self.name, assignment=None, bound=None,
+                                status="infeasible", message=why)
+        return build_result(
+            instance, solver=self.name, assignment=None, bound=None, status="error",
+            message="greedy found no allocation within every budget and capacity (the "
+                    "instance may still have one: try an exact solver)",
+        )

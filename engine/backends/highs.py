@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
-from engine.finalize import build_result, limits_map
+from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
+from engine.backends.tolerances import solver_rows
+from engine.finalize import build_result
+from engine.isolate import Reporter, reporter
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
+from engine.stopping import Deadline, interrupted
 from formulations.errors import UsageError
 from formulations.instance import Instance
 from formulations.standard_form import StandardForm, assignment_from_x, compile_standard_form
@@ -46,8 +53,10 @@ def _import_highspy() -> Any:
     return highspy
 
 
-def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any]) -> Any:
-    """A Highs object loaded with the standard form (maximisation)."""
+def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any],
+               rows: tuple[Any, np.ndarray] | None = None) -> Any:
+    """A Highs object loaded with the standard form (maximisation); ``rows`` = (A, row_upper)
+    replaces the standard form's matrix and row upper bounds (engine.backends.tolerances)."""
     highspy = _import_highspy()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.get("log", False)))
@@ -55,12 +64,12 @@ def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any]) -
     threads = options.get("threads")
     if threads is not None:
         h.setOptionValue("threads", int(threads))
-    A = sf.A
+    A, upper = (sf.A, sf.row_upper) if rows is None else rows
     integrality = np.full(sf.n_cols, 1 if integer else 0, dtype=np.int32)
     # a huge finite bound stands for infinity in HiGHS
     inf = h.getInfinity()
     row_lower = np.where(np.isfinite(sf.row_lower), sf.row_lower, -inf)
-    row_upper = np.where(np.isfinite(sf.row_upper), sf.row_upper, inf)
+    row_upper = np.where(np.isfinite(upper), upper, inf)
     status = h.passModel(
         sf.n_cols,
         sf.n_rows,
@@ -83,49 +92,123 @@ def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any]) -
     return h
 
 
+def report_progress(h: Any, rep: Reporter, convert: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Send HiGHS' improving solutions (``convert``-ed from x) and its dual bound to the
+    supervisor of this child process (engine.isolate), so a stopped solve keeps them."""
+    highspy = _import_highspy()
+    kinds = highspy.cb.HighsCallbackType
+
+    def callback(kind: Any, _message: Any, data_out: Any, _data_in: Any, _user: Any) -> None:
+        bound = float(data_out.mip_dual_bound)
+        if kind == kinds.kCallbackMipImprovingSolution:
+            rep.incumbent(convert(np.asarray(data_out.mip_solution, dtype=np.float64)),
+                          bound if np.isfinite(bound) else None)
+        elif kind == kinds.kCallbackMipInterrupt:
+            rep.bound(bound)
+
+    h.setCallback(callback, None)
+    h.startCallback(kinds.kCallbackMipImprovingSolution)
+    h.startCallback(kinds.kCallbackMipInterrupt)
+
+
+@contextmanager
+def watchdog(h: Any, deadline: Deadline, *, active: bool = True) -> Iterator[None]:
+    """While HiGHS runs in this process: call ``cancelSolve`` on an interrupt or a little
+    after the deadline (HiGHS looks at it once its search has started; its set-up before the
+    first LP ignores it, which is why large solves run supervised: engine.isolate)."""
+    if not active:
+        yield
+        return
+    done = threading.Event()
+    stop_at = deadline.hard_stop()
+
+    def watch() -> None:
+        while not done.wait(0.02):
+            if interrupted() or (stop_at is not None and time.perf_counter() >= stop_at):
+                h.cancelSolve()
+                return
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        t.join(1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class LPRelaxation:
+    """The LP relaxation of an instance: a bound (its optimum), not an allocation.
+
+    ``row_dual``: d objective / d row bound (a binding budget row of this maximisation has a
+    dual >= 0: the value of one more unit of budget); ``x`` the LP solution (columns = rows of
+    the instance table). Both None unless ``status`` is "optimal".
+    """
+
+    status: Status
+    bound: float | None
+    x: np.ndarray | None
+    row_dual: np.ndarray | None
+    standard_form: StandardForm
+
+
+def solve_lp_relaxation(instance: Instance, *, time_limit: float | None = None) -> LPRelaxation:
+    """The LP relaxation with HiGHS on the budgets as written (its optimum bounds the MIP)."""
+    sf = compile_standard_form(instance)
+    h = make_highs(sf, integer=False, options={})
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.run()
+    native = str(h.getModelStatus()).split(".")[-1]
+    status = STATUS_MAP.get(native, "error")
+    if status != "optimal":
+        return LPRelaxation(status, None, None, None, sf)
+    sol = h.getSolution()
+    return LPRelaxation("optimal", float(h.getInfo().objective_function_value),
+                        np.asarray(sol.col_value, dtype=np.float64),
+                        np.asarray(sol.row_dual, dtype=np.float64), sf)
+
+
 class HighsBackend:
-    """Exact MIP with HiGHS; gap tolerances set to the project's definition of optimal."""
+    """Exact MIP with HiGHS; gap tolerances set to the project's definition of optimal.
+
+    The budget rows are handed to HiGHS as ``engine.backends.tolerances.solver_rows`` makes
+    them, so that its 1e-9 feasibility tolerance cannot overspend a budget as written.
+    """
 
     name: ClassVar[str] = "highs"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=ISOLATE_ROWS)
 
     def solve(
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
     ) -> SolveResult:
-        relax = bool(options.get("relax", False))
         sf = compile_standard_form(instance)
-        h = make_highs(sf, integer=not relax, options=options)
+        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks,
+                           abs_tol=MIP_FEASIBILITY_TOL)
+        h = make_highs(sf, integer=True, options=options, rows=rows)
+        rep = reporter()
+        if rep is not None:
+            report_progress(h, rep, lambda x: assignment_from_x(instance, x).astype(np.int32))
         h.setOptionValue("mip_rel_gap", float(options.get("gap", OPT_REL_GAP)))
         h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
         h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
-        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("primal_feasibility_tolerance", MIP_FEASIBILITY_TOL)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
         if "seed" in options:
             h.setOptionValue("random_seed", int(options["seed"]))
-        h.run()
+        with watchdog(h, Deadline.after(time_limit), active=rep is None):
+            h.run()
         model_status = h.getModelStatus()
         native = str(model_status).split(".")[-1]
         status = STATUS_MAP.get(native, "error")
         info = h.getInfo()
-        name = "highs-lp" if relax else "highs"
+        name = "highs"
         detail: dict[str, Any] = {"highs_status": native}
-        if relax:
-            if status != "optimal":
-                return build_result(
-                    instance, solver=name, assignment=None, bound=None, status=status, detail=detail
-                )
-            # the LP optimum is a bound, not an allocation
-            x = np.asarray(h.getSolution().col_value)
-            return SolveResult(
-                status="optimal",
-                solver=name,
-                objective=None,
-                bound=float(info.objective_function_value),
-                seconds=0.0,
-                limits=limits_map(instance),
-                detail={**detail, "x": x} if options.get("return_x") else detail,
-            )
         detail["nodes"] = int(info.mip_node_count)
         bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
         if status == "infeasible":

@@ -3,7 +3,7 @@
 CP-SAT solves pure integer programs exactly, so every coefficient must be an integer. The values
 (objective) get one scale 10^e and every budget its own (its costs; its limit is then floored,
 which is exact because the scaled usage is an integer), the smallest e <= 6 under which every
-entry is within 1e-9 of an integer. Data that need more digits are refused with a UsageError that
+entry is within 1e-12 of an integer. Data that need more digits are refused with a UsageError that
 names the first offending entry: rounding them would change the problem silently.
 """
 
@@ -18,16 +18,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
+from formulations.assignment import target_limits
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
 #: largest power of ten tried when scaling data to integers
 MAX_SCALE_EXPONENT = 6
-#: an entry counts as an integer after scaling when within this of one (relative to max(1, |y|))
-INTEGRAL_TOL = 1e-9
+#: an entry counts as an integer after scaling when within this of one (relative to max(1, |y|)):
+#: float noise only (0.07 * 100 = 7.000000000000001), so rounding changes no usage beyond the
+#: 1e-12 noise that "within budget" allows (formulations.assignment)
+INTEGRAL_TOL = 1e-12
 # beyond 2^53 float64 no longer holds every integer, so the scaled sums would not be exact
 _MAX_SCALED_TOTAL = 2.0**53
 
@@ -53,7 +56,9 @@ class IntegerData:
     """(K, R) int64, budget k scaled by ``cost_scales[k]``."""
     cost_scales: tuple[int, ...]
     limits: tuple[int, ...]
-    """per budget, floor(limit * scale) (with 1e-9 slack for float noise in the product)."""
+    """per budget, floor(target * scale), the target of formulations.assignment.target_limits
+    (the limit plus its 1e-12 noise allowance): an integer usage within it is within the budget,
+    and one that spends exactly the limit stays within it whatever the noise of limit * scale."""
     capacities: tuple[tuple[int, int], ...]
     """(option code, floor(limit)) per capacity."""
 
@@ -104,19 +109,16 @@ def integer_data(instance: Instance) -> IntegerData:
         costs[k] = np.round(instance.costs[k] * s)
         if not math.isfinite(budget.limit):
             raise UsageError(f"budget {budget.name!r}: limit {budget.limit!r} is not finite")
-        lim = budget.limit * s
+        lim = float(target_limits(np.array([budget.limit]))[0]) * s
         scales.append(s)
-        limits.append(math.floor(lim + INTEGRAL_TOL * max(1.0, abs(lim))))
+        limits.append(math.floor(lim))
     totals = [np.abs(value).sum(), *np.abs(costs).sum(axis=1).tolist(), *map(abs, limits)]
     if max(totals, default=0.0) > _MAX_SCALED_TOTAL:
         raise UsageError(
             "solver 'ortools-cpsat': the scaled integer data sum to more than 2^53 and would "
             f"not stay exact{hint}"
         )
-    caps = tuple(
-        (code, math.floor(lim + INTEGRAL_TOL * max(1.0, abs(lim))))
-        for code, lim in instance.capacity_codes()
-    )
+    caps = tuple((code, math.floor(lim)) for code, lim in instance.capacity_codes())
     return IntegerData(
         value=value.astype(np.int64), value_scale=scale, costs=costs.astype(np.int64),
         cost_scales=tuple(scales), limits=tuple(limits), capacities=caps,
@@ -139,7 +141,8 @@ class CpSatBackend:
     """
 
     name: ClassVar[str] = "ortools-cpsat"
-    capabilities: ClassVar[Capabilities] = Capabilities(integral_data_only=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(integral_data_only=True,
+                                                   isolate_above=ISOLATE_ROWS)
 
     def __init__(self) -> None:
         _import_cp_model()

@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime
 import math
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
+from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
+from formulations.assignment import evaluate
 from formulations.errors import UsageError
 from formulations.instance import Instance
 from formulations.standard_form import StandardForm, assignment_from_x, compile_standard_form
@@ -54,8 +57,17 @@ def _import_mathopt() -> Any:
     return mathopt
 
 
-def model_proto(sf: StandardForm, name: str = "mckp") -> Any:
-    """A MathOpt ModelProto of the standard form: binary columns, ranged rows, maximise c @ x."""
+#: per MathOpt solver type, the row feasibility tolerance this backend sets, (absolute,
+#: relative), which the budget rows are scaled against (engine.backends.tolerances); other
+#: solver types keep their own, and the engine's re-check repairs what they overspend
+FEASIBILITY: dict[str, tuple[float, float]] = {"GSCIP": (0.0, 1e-9), "HIGHS": (1e-9, 0.0)}
+
+
+def model_proto(sf: StandardForm, name: str = "mckp",
+                rows: tuple[Any, np.ndarray] | None = None) -> Any:
+    """A MathOpt ModelProto of the standard form: binary columns, ranged rows, maximise c @ x.
+    ``rows`` = (A, row_upper) replaces the standard form's matrix and row upper bounds."""
+    A, row_upper = (sf.A, sf.row_upper) if rows is None else rows
     from ortools.math_opt import model_pb2, sparse_containers_pb2
 
     n_cols, n_rows = sf.n_cols, sf.n_rows
@@ -74,9 +86,10 @@ def model_proto(sf: StandardForm, name: str = "mckp") -> Any:
         ),
     )
     constraints = model_pb2.LinearConstraintsProto(
-        ids=range(n_rows), lower_bounds=sf.row_lower.tolist(), upper_bounds=sf.row_upper.tolist()
+        ids=range(n_rows), lower_bounds=sf.row_lower.tolist(),
+        upper_bounds=np.asarray(row_upper).tolist(),
     )
-    coo = sf.A.tocoo()  # from a CSR with sorted indices: row-major, as MathOpt requires
+    coo = A.tocoo()  # from a CSR with sorted indices: row-major, as MathOpt requires
     keep = coo.data != 0
     matrix = sparse_containers_pb2.SparseDoubleMatrixProto(
         row_ids=coo.row[keep].tolist(),
@@ -126,6 +139,12 @@ def _parameters(mathopt: Any, solver_type: str, time_limit: float | None,
         from ortools.math_opt.solvers.gscip import gscip_pb2
 
         params.gscip = gscip_pb2.GScipParameters(real_params={"numerics/feastol": 1e-9})
+    elif solver_type == "HIGHS":
+        # MathOpt leaves HiGHS at its defaults (1e-7 / 1e-6): the project's 1e-9, as `highs`
+        from ortools.math_opt.solvers import highs_pb2
+
+        params.highs = highs_pb2.HighsOptionsProto(double_options={
+            "primal_feasibility_tolerance": 1e-9, "mip_feasibility_tolerance": 1e-9})
     return params
 
 
@@ -133,7 +152,8 @@ class OrToolsMathOptBackend:
     """Exact MIP through OR-Tools MathOpt; SCIP (``SolverType.GSCIP``) unless told otherwise."""
 
     name: ClassVar[str] = "ortools"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=ISOLATE_ROWS)
 
     def __init__(self) -> None:
         _import_mathopt()
@@ -144,7 +164,48 @@ class OrToolsMathOptBackend:
         mathopt = _import_mathopt()
         type_name, solver_name = _solver_type(options)
         sf = compile_standard_form(instance)
-        model = mathopt.Model.from_model_proto(model_proto(sf, name=instance.name or "mckp"))
+        abs_tol, rel_tol = FEASIBILITY.get(type_name, (0.0, 0.0))
+        deadline = None if time_limit is None else time.perf_counter() + time_limit
+        run = self._run(mathopt, instance, sf, type_name, solver_name, time_limit, options,
+                        abs_tol=abs_tol, rel_tol=rel_tol)
+        if isinstance(run, SolveResult):
+            return run
+        status, bound, assignment, detail = run
+        if rel_tol > 0 and not evaluate(instance, assignment).feasible:
+            # a relative tolerance carried the allocation above a target (see
+            # engine.backends.tolerances): solve again with the targets lowered by it; the
+            # first bound stays the bound (its problem holds every feasible allocation)
+            left = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
+            again = self._run(mathopt, instance, sf, type_name, solver_name, left, options,
+                              abs_tol=abs_tol, rel_tol=rel_tol, shrink=rel_tol)
+            detail["resolved"] = "targets lowered by the solver's relative tolerance"
+            if isinstance(again, SolveResult) and again.status == "infeasible":
+                return build_result(
+                    instance, solver=solver_name, assignment=None, bound=bound, status="error",
+                    detail=detail,
+                    message=f"{type_name}'s relative tolerance ({rel_tol:g}) takes an allocation "
+                            "above a budget and finds none within it: the instance may be "
+                            "infeasible as written; solve it with 'highs'")
+            if not isinstance(again, SolveResult):
+                status2, _, assignment, detail2 = again
+                detail["second_solve"] = detail2
+                if status2 == "time_limit":
+                    status = "time_limit"
+        forced: Status | None = status if status in ("time_limit", "error") else None
+        return build_result(instance, solver=solver_name, assignment=assignment, bound=bound,
+                            status=forced, detail=detail)
+
+    def _run(
+        self, mathopt: Any, instance: Instance, sf: StandardForm, type_name: str,
+        solver_name: str, time_limit: float | None, options: Mapping[str, Any], *,
+        abs_tol: float, rel_tol: float, shrink: float = 0.0,
+    ) -> SolveResult | tuple[Status, float | None, np.ndarray, dict[str, Any]]:
+        """One MathOpt solve: (native status, bound, assignment, detail), or a finished
+        SolveResult where there is no allocation."""
+        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks, abs_tol=abs_tol,
+                           rel_tol=rel_tol, shrink=shrink)
+        model = mathopt.Model.from_model_proto(
+            model_proto(sf, name=instance.name or "mckp", rows=rows))
         params = _parameters(mathopt, type_name, time_limit, options)
         try:
             result = mathopt.solve(
@@ -193,6 +254,4 @@ class OrToolsMathOptBackend:
         x = np.zeros(sf.n_cols)
         for var, val in result.variable_values().items():
             x[var.id] = val
-        forced: Status | None = status if status in ("time_limit", "error") else None
-        return build_result(instance, solver=solver_name, assignment=assignment_from_x(instance, x),
-                            bound=bound, status=forced, detail=detail)
+        return status, bound, assignment_from_x(instance, x), detail

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.highs import MIP_FEASIBILITY_TOL
+from engine.backends.tolerances import budget_rows_for
 from engine.finalize import build_result
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
-from formulations.assignment import evaluate
 from formulations.errors import UsageError
 from formulations.instance import Instance
 from formulations.pyomo_model import build_pyomo_model, x_values
@@ -68,6 +68,19 @@ OPTION_NAMES: dict[str, SolverOptionNames] = {
     "cplex": ("mipgap", "mip_tolerances_absmipgap", "timelimit", {}),
     "cplex_direct": ("mipgap", "mip_tolerances_absmipgap", "timelimit", {}),
     "scip": ("limits/gap", "limits/absgap", "limits/time", {"numerics/feastol": 1e-9}),
+}
+
+#: per solver, the row feasibility tolerance set above, (absolute, relative), which the budget
+#: rows are scaled against (engine.backends.tolerances). Other solvers get the targets, and the
+#: engine's re-check repairs what their tolerance overspends.
+FEASIBILITY: dict[str, tuple[float, float]] = {
+    "appsi_highs": (MIP_FEASIBILITY_TOL, 0.0),
+    "highs": (MIP_FEASIBILITY_TOL, 0.0),
+    "gurobi": (1e-9, 0.0),
+    "gurobi_direct": (1e-9, 0.0),
+    "gurobi_persistent": (1e-9, 0.0),
+    "appsi_gurobi": (1e-9, 0.0),
+    "scip": (0.0, 1e-9),
 }
 
 INSTALL_HINTS: dict[str, str] = {
@@ -148,7 +161,8 @@ class PyomoBackend:
     """
 
     name: ClassVar[str] = "pyomo"
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
+                                                        isolate_above=0)
 
     def __init__(self, pyomo_solver: str | None = None) -> None:
         self.pyomo_solver = resolve_solver(pyomo_solver)
@@ -163,7 +177,13 @@ class PyomoBackend:
         reported = f"pyomo-{solver_name}"
 
         start = time.perf_counter()
-        model = build_pyomo_model(instance)
+        abs_tol, rel_tol = FEASIBILITY.get(solver_name, (0.0, 0.0))
+        largest = np.abs(instance.costs).max(axis=1, initial=0.0)
+        rows = budget_rows_for(instance.limits, abs_tol=abs_tol, rel_tol=rel_tol,
+                               largest=largest)
+        given = instance.replace(costs=instance.costs * rows.factor[:, None]).with_limits(
+            rows.limit.tolist())
+        model = build_pyomo_model(given)
         build_seconds = time.perf_counter() - start
 
         opt = pyo.SolverFactory(solver_name)
@@ -216,14 +236,8 @@ class PyomoBackend:
         with _quiet_pyomo():
             model.solutions.load_from(results)
         assignment = assignment_from_x(instance, np.nan_to_num(x_values(instance, model)))
-        if bound is None and status == "optimal" and names is not None and gap <= OPT_REL_GAP:
-            # Some pyomo interfaces report no bound. A solver that claims optimality under the
-            # gap tolerances we set (relative 1e-9, absolute 1e-6) has proven
-            # bound - objective <= max(1e-9 |bound|, 1e-6), exactly the project's meaning of
-            # optimal, so its objective stands in for the bound (understating it by at most
-            # that gap). Solvers whose gap we could not set get no bound, hence "feasible".
-            bound = evaluate(instance, assignment).objective
-            detail["bound_source"] = "solver optimality at gap 1e-9 (no bound reported)"
+        # No bound reported, no proof: the status is then "feasible" (the solver's own word
+        # "optimal" is not enough, solver_options may have changed the gap it stopped at).
         forced: Status | None = status if status in ("time_limit", "error") else None
         return build_result(instance, solver=reported, assignment=assignment, bound=bound,
                             status=forced, detail=detail)

@@ -43,7 +43,7 @@ import numpy as np
 from engine.distributed.parts import Chunk, PartsHeader, part_rows, read_header, read_part
 from engine.progress import progress
 from engine.result import SolveResult, Status, is_proven_optimal
-from formulations.assignment import slack_tolerance
+from formulations.assignment import target_limits, within_limits
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
@@ -473,8 +473,9 @@ def solve_dual_dask(
     ``out`` (a folder: each worker writes its part of the allocation as Parquet),
     ``fill_rounds``, ``progress``.
 
-    With a path the result holds no per-unit assignment (it is never gathered on the driver);
-    pass ``out``. ``time_limit`` is checked between rounds; when it is hit during the fill the
+    With a path the result holds no per-unit assignment (it is never gathered on the driver):
+    ``out`` is required, and ``allocation_path`` names it.
+    ``time_limit`` is checked between rounds; when it is hit during the fill the
     allocation so far (feasible) is returned with status ``time_limit``.
     """
     from engine.distributed.cluster import cluster_memory, dask_client
@@ -489,6 +490,12 @@ def solve_dual_dask(
         n_budgets, capacities, choose = inst.n_budgets, inst.capacities, inst.choose
         limits, budget_names, name = inst.limits, inst.budget_names, inst.name
     else:
+        if not opts.out:
+            raise UsageError(
+                "dask backend on a manifest path: the allocation stays on the workers and is "
+                "never gathered on the driver; pass out=FOLDER (CLI: --out FOLDER), where the "
+                "workers write it as Parquet parts"
+            )
         header = read_header(instance_or_path)
         n_budgets, capacities, choose = header.n_budgets, header.capacities, header.choose
         limits, name = header.limits, header.name
@@ -501,7 +508,8 @@ def solve_dual_dask(
         raise UsageError("the dask backend of 'dual' does not support per-option capacities yet")
     budget = float(limits[0])
     bname = budget_names[0]
-    tol = float(slack_tolerance(np.array([budget]))[0])
+    # the target the in-memory dual aims at (formulations.assignment.target_limits)
+    target = float(target_limits(np.array([budget]))[0])
     spec = Spec(header=header, at_most_one=choose == "at-most-one")
     detail: dict[str, Any] = {"backend": "dask"}
 
@@ -543,14 +551,14 @@ def solve_dual_dask(
             t_phase = now
 
         lap("setup")
-        mult = find_multiplier(client, handles, spec, budget, bar)
+        mult = find_multiplier(client, handles, spec, target, bar)
         lap("multiplier")
         lam = mult.lam
         detail.update(
             units=int(sum(mult.n_units)), histogram_rounds=mult.histogram_rounds,
             bracket=list(mult.bracket), bracket_increments=mult.bracket_increments,
         )
-        if mult.base_spend > budget + 0.5 * tol:
+        if mult.base_spend > target:
             return SolveResult(
                 status="infeasible", solver="dual-dask", limits={bname: budget},
                 seconds=time.perf_counter() - start, detail=detail,
@@ -562,7 +570,7 @@ def solve_dual_dask(
         bases = np.concatenate([[0], np.cumsum(mult.n_units)[:-1]]).astype(np.int64)
         t_part, t_unit, t_step = mult.taken
         # a little above the leftover estimated from the histogram, so no candidate is missed
-        slack0 = budget + 0.5 * tol - mult.spend + 1e-9 * max(1.0, abs(budget))
+        slack0 = target - mult.spend + 1e-9 * max(1.0, abs(budget))
         fparts = [
             client.submit(task_allocate, h, spec=spec, base=int(bases[k]), above=mult.above,
                           lam=lam, taken_unit=t_unit[t_part == k], taken_step=t_step[t_part == k],
@@ -573,7 +581,7 @@ def solve_dual_dask(
         bar.advance()
         value = math.fsum(x[0] for x in sums)
         spend = math.fsum(x[1] for x in sums)
-        bound = lam * budget + math.fsum(x[2] for x in sums)
+        bound = lam * target + math.fsum(x[2] for x in sums)
         detail.update(lp_bound=bound, value_at_lambda=value,
                       fill_candidates=int(sum(x[3] for x in sums)))
         lap("allocate")
@@ -581,7 +589,7 @@ def solve_dual_dask(
         # engine/dual/improve.py fill, distributed: same weights, slack, order and cut
         bar.describe("dask dual: fill")
         weight = max(lam, 1e-12)
-        slack = budget + 0.5 * tol - spend
+        slack = target - spend
         rounds = moves = 0
         stopped = False
         for _ in range(opts.fill_rounds if slack >= 0 else 0):
@@ -646,9 +654,8 @@ def solve_dual_dask(
             status="time_limit" if stopped else None, multipliers=multipliers, detail=detail,
         )
         return replace(result, seconds=time.perf_counter() - start)
-    if spend > budget + tol:  # pragma: no cover - every step keeps the spend within the budget
+    if not within_limits(np.array([spend]), np.array([budget]))[0]:  # pragma: no cover
         raise RuntimeError(f"internal: dask fill overspent {spend!r} > {budget!r}")
-    bound = max(bound, value)
     status: Status = "time_limit" if stopped else (
         "optimal" if is_proven_optimal(value, bound) else "feasible"
     )
@@ -658,5 +665,5 @@ def solve_dual_dask(
         status=status, solver="dual-dask", objective=value, bound=bound,
         usage={bname: spend}, limits={bname: budget}, multipliers=multipliers,
         seconds=time.perf_counter() - start, detail={**detail, "name": name},
-        message="" if opts.out else "allocation not gathered on the driver: pass out=FOLDER",
+        allocation_path=str(opts.out),
     )

@@ -1,9 +1,13 @@
 """The dense arrays the dual engine works on: values, one cost row per dual row, their limits.
 
-Budgets and capacities are both *dual rows*: a capacity "at most L units get option o" is a
-row whose cost is 1 in the cells of option o. For ``at-most-one`` the implicit null option is an
-extra last column (value 0, cost 0). For the common case (exactly-one, rectangular, no
-capacities) every array is a view of the instance's own storage: nothing is copied.
+Budgets and capacities are both *dual rows*. A budget row's limit is its target
+(formulations.assignment.target_limits: the limit as written plus the 1e-12 noise allowance of
+"within budget"); everything the dual computes (the LP, the bound, the fill, the repair) holds
+to it, so its bound covers every allocation it can return. A capacity "at most L units get option o"
+is a row whose cost is 1 in the cells of option o, with limit floor(L). For ``at-most-one`` the
+implicit null option is an extra last column (value 0, cost 0). For the common case
+(exactly-one, rectangular, no capacities) every array is a view of the instance's own
+storage: nothing is copied.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.assignment import target_limits
 from formulations.instance import Instance
 
 
@@ -24,6 +29,7 @@ class DualArrays:
     valid: np.ndarray | None
     """(n, M') usable cells, or None when every cell is usable"""
     limits: np.ndarray
+    """(R,) the target limit of every row (budgets: target_limits; capacities: floor(L))"""
     row_names: tuple[str, ...]
     n_budgets: int
     null_column: int | None
@@ -81,7 +87,7 @@ def dual_arrays(instance: Instance) -> DualArrays:
     all_valid = bool(instance.is_rectangular())
     caps = instance.capacity_codes()
     names = list(instance.budget_names)
-    limits = [float(b.limit) for b in instance.budgets]
+    limits = target_limits(instance.limits).tolist()
     if caps:
         codes = np.full(value.shape, -1, dtype=np.int64)
         codes[instance.unit_of_row, instance.local_index] = instance.option_codes
@@ -89,7 +95,7 @@ def dual_arrays(instance: Instance) -> DualArrays:
         costs = np.concatenate([costs, extra], axis=0)
         for code, lim in caps:
             names.append(f"capacity:{instance.option_labels[code]}")
-            limits.append(float(np.floor(lim + 1e-9)))
+            limits.append(float(np.floor(lim)))
     null_column = None
     if instance.choose == "at-most-one":
         n = instance.n_units

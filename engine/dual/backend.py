@@ -29,6 +29,7 @@ from engine.finalize import build_result
 from engine.progress import progress
 from engine.repair import repair
 from engine.result import SolveResult
+from engine.stopping import interrupted
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
@@ -37,13 +38,10 @@ BACKENDS = ("numpy", "dask")
 
 def infeasible_by_row(arr: DualArrays) -> str | None:
     """A message when some row cannot hold even with every unit at its cheapest cell there."""
-    from formulations.assignment import slack_tolerance
-
-    tol = slack_tolerance(arr.limits)
     for k in range(arr.n_rows):
         c = arr.costs[k] if arr.valid is None else np.where(arr.valid, arr.costs[k], np.inf)
         least = float(c.min(axis=1).sum())
-        if least > arr.limits[k] + tol[k]:
+        if least > arr.limits[k]:
             return (f"{arr.row_names[k]}: even the cheapest option of every unit uses "
                     f"{least:.10g} > limit {arr.limits[k]:.10g}")
     return None
@@ -71,9 +69,9 @@ def _fallback_allocation(
 def lp_infeasible(instance: Instance) -> bool:
     """True when HiGHS proves the LP relaxation infeasible (then so is the instance). Used only
     after the dual's repair found no allocation, where budgets and capacities conflict jointly."""
-    from engine.solve import solve
+    from engine.backends.highs import solve_lp_relaxation
 
-    return solve(instance, "highs", options={"relax": True}).status == "infeasible"
+    return solve_lp_relaxation(instance).status == "infeasible"
 
 
 def solve_dual_numpy(
@@ -130,7 +128,7 @@ def solve_dual_numpy(
     if cols is not None and m.objective is not None and options.get("polish", True):
         gap = (m.bound - m.objective) / max(1.0, abs(m.bound))
         left = None if time_limit is None else time_limit - m.timings.get("total", 0.0)
-        if gap > tol and (left is None or left > 0.5):
+        if gap > tol and (left is None or left > 0.5) and not interrupted():
             cols, info = core_polish(
                 arr, m.lam, cols, core_size=int(options.get("core_size", 20_000)),
                 time_limit=10.0 if left is None else min(10.0, 0.8 * left),

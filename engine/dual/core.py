@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.dual.arrays import DualArrays
 from engine.dual.kernels import BLOCK_ROWS
+from formulations.assignment import written_limits
 from formulations.instance import Budget, Instance
 
 
@@ -95,9 +96,11 @@ def build_core(
     costs = arr.costs[:, gu, cells]
     offsets = np.concatenate([[0], np.cumsum(sub_allowed.sum(axis=1))]).astype(np.int64)
     m = arr.value.shape[1]
+    # the rows' targets less what the fixed units use, written so that a solver of the core
+    # aims at exactly that (not at it plus a second noise margin)
+    left = written_limits(arr.limits - used)
     budgets = tuple(
-        Budget(nm, float(lim - us), nm)
-        for nm, lim, us in zip(arr.row_names, arr.limits, used, strict=True)
+        Budget(nm, float(lim), nm) for nm, lim in zip(arr.row_names, left, strict=True)
     )
     inst = Instance(
         name=name, unit_ids=core_units.astype(np.int64), offsets=offsets,

@@ -25,14 +25,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.backend import Capabilities
+from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.dual.arrays import dual_arrays
 from engine.dual.backend import solve_dual_numpy
 from engine.dual.core import build_core, reduced_costs
 from engine.dual.swap import one_swap
 from engine.finalize import build_result
 from engine.result import SolveResult, Status, is_proven_optimal
+from engine.stopping import Deadline, interrupted
 from formulations.instance import Instance
+
+#: the least time left for which a large core is still worth a (supervised) HiGHS solve
+CORE_MIN_SECONDS = 1.0
+#: cores of at most this many cells are solved in this process (HiGHS' set-up before its
+#: first LP, which no limit interrupts, is short there: a watchdog's cancel then stops it)
+CORE_IN_PROCESS_ROWS = ISOLATE_ROWS
 
 
 class DualExactBackend:
@@ -44,16 +51,29 @@ class DualExactBackend:
     def solve(
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
     ) -> SolveResult:
+        from engine.registry import get_backend
         from engine.solve import solve
 
         t0 = time.perf_counter()
-        deadline = None if time_limit is None else t0 + time_limit
+        clock = Deadline(t0, time_limit)
         first = solve_dual_numpy(instance, time_limit=None if time_limit is None
                                  else 0.5 * time_limit, options=options, solver=self.name)
         timings = {"dual": time.perf_counter() - t0}
         detail: dict[str, Any] = {"dual_detail": dict(first.detail), "timings": timings}
         if first.status == "infeasible":
             return first
+
+        def stop_here(assignment: np.ndarray | None, bound: float | None,
+                      need: float = 0.0) -> SolveResult | None:
+            """The best so far with status time_limit, where an interrupt or the limit says so
+            (``need``: the seconds the next step needs at least)."""
+            left = clock.remaining()
+            if not (interrupted() or (left is not None and left < need)):
+                return None
+            detail["stopped"] = clock.stop_reason()
+            return build_result(instance, solver=self.name, assignment=assignment, bound=bound,
+                                multipliers=first.multipliers, detail=detail,
+                                status="time_limit", message=clock.stop_reason())
         if first.assignment is None:
             # no allocation from the dual (budgets and capacities conflict in a way its repair
             # cannot resolve): let HiGHS decide the whole instance, exactly
@@ -69,6 +89,9 @@ class DualExactBackend:
             detail["core_units"] = 0
             return build_result(instance, solver=self.name, assignment=first.assignment,
                                 bound=ub, multipliers=first.multipliers, detail=detail)
+        stopped = stop_here(first.assignment, ub)
+        if stopped is not None:
+            return stopped
         t = time.perf_counter()
         arr = dual_arrays(instance)
         lam = np.array([first.multipliers.get(nm, 0.0) for nm in arr.row_names])
@@ -88,6 +111,12 @@ class DualExactBackend:
         allowed[np.arange(arr.n_units), incumbent] = True
         core = build_core(arr, allowed, incumbent, name=f"{instance.name}:core")
         timings["fixing"] = time.perf_counter() - t
+        # a small core is solved here (HiGHS starts its search at once on it); a large one in
+        # a supervised child process, which needs about 0.5 s to start and time to solve
+        here = core.instance.n_rows <= CORE_IN_PROCESS_ROWS
+        stopped = stop_here(arr.assignment(incumbent), ub, need=0.0 if here else CORE_MIN_SECONDS)
+        if stopped is not None:
+            return stopped
         detail["core_units"] = int(core.units.size)
         detail["core_cells"] = int(core.instance.n_rows)
         detail["fixed_units"] = int(arr.n_units - core.units.size)
@@ -98,7 +127,7 @@ class DualExactBackend:
             return build_result(instance, solver=self.name, assignment=arr.assignment(incumbent),
                                 bound=lb, multipliers=first.multipliers, detail=detail)
         t = time.perf_counter()
-        left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
+        left = clock.remaining()
         # the proof needs gap <= 1e-9 of the *whole* objective; the core is worth far less, so
         # the same absolute gap is a looser relative gap on the core (half of it, for safety)
         core_value = float(arr.value[core.units, incumbent[core.units]].sum())
@@ -107,22 +136,26 @@ class DualExactBackend:
         core_opts: dict[str, Any] = {"gap": core_gap}
         if "threads" in options:
             core_opts["threads"] = options["threads"]
-        res = solve(core.instance, "highs", time_limit=left, options=core_opts)
+        if here:
+            res = get_backend("highs").solve(core.instance, time_limit=left, options=core_opts)
+        else:
+            res = solve(core.instance, "highs", time_limit=left, options=core_opts)
         timings["core_mip"] = time.perf_counter() - t
         detail["core_status"] = res.status
         best = arr.assignment(incumbent)
         bound = ub
-        if res.bound is not None:
-            bound = min(ub, core.fixed_value + res.bound)
-        if res.assignment is not None:
-            cols = core.columns(res.assignment)
-            if arr.objective(cols) >= lb:
-                best = arr.assignment(cols)
+        if res.status == "error":
+            # the core's answer is not usable; the dual's incumbent and bound still are
+            detail["core_message"] = res.message
+        else:
+            if res.bound is not None:
+                bound = min(ub, core.fixed_value + res.bound)
+            if res.assignment is not None:
+                cols = core.columns(res.assignment)
+                if arr.objective(cols) >= lb:
+                    best = arr.assignment(cols)
         timings["total"] = time.perf_counter() - t0
-        forced: Status | None = None
-        if res.status == "time_limit":
-            forced = "time_limit"
-        elif res.status == "error":
-            forced = "error"
+        forced: Status | None = "time_limit" if res.status == "time_limit" else None
         return build_result(instance, solver=self.name, assignment=best, bound=bound,
-                            multipliers=first.multipliers, detail=detail, status=forced)
+                            multipliers=first.multipliers, detail=detail, status=forced,
+                            message=res.message if forced else "")

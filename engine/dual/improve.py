@@ -12,12 +12,11 @@ import numpy as np
 
 from engine.dual.arrays import DualArrays
 from engine.dual.kernels import BLOCK_ROWS
-from formulations.assignment import slack_tolerance
 
 
 def row_slack(arr: DualArrays, cols: np.ndarray) -> np.ndarray:
-    """Leftover of every dual row; half the feasibility tolerance is kept back for rounding."""
-    return arr.limits + 0.5 * slack_tolerance(arr.limits) - arr.usage(cols)
+    """Leftover of every dual row below its target limit (engine.dual.arrays)."""
+    return arr.limits - arr.usage(cols)
 
 
 def _candidates(
@@ -81,9 +80,9 @@ def fill(
 ) -> np.ndarray:
     """Upgrade units while budget is left, best value gain per weighted extra cost first.
 
-    ``cols`` must be feasible; the result is feasible (with half the tolerance to spare) and
-    never worth less. ``weights`` (R,) default to 1 / limit. With ``bound_lam`` and ``stats``
-    the candidate pass also evaluates the dual function there (see ``_candidates``).
+    ``cols`` must be within the targets; the result is too, and never worth less.
+    ``weights`` (R,) default to 1 / limit. With ``bound_lam`` and ``stats`` the candidate
+    pass also evaluates the dual function there (see ``_candidates``).
     """
     cols = np.array(cols, dtype=np.int64)
     slack = row_slack(arr, cols)
@@ -125,7 +124,7 @@ def repair(
     weights: np.ndarray | None = None,
     max_rounds: int = 100,
 ) -> np.ndarray:
-    """Downgrade units until every row holds (with half the tolerance to spare).
+    """Downgrade units until every row holds its target.
 
     Each round scores every unit's best downgrade by value lost per unit of weighted saving on
     the violated rows (weights: the multipliers, else 1 / limit), in one chunked pass, and

@@ -34,7 +34,7 @@ from engine.dual.arrays import DualArrays
 from engine.dual.improve import fill
 from engine.dual.kernels import lagrangian_choice, upper_hulls
 from engine.dual.select import select_critical
-from formulations.assignment import slack_tolerance
+from engine.stopping import interrupted
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +119,7 @@ def solve_multi(
         nonlocal best_obj, best_primal
         t0 = time.perf_counter()
         c = repair_fn(cols, lam)
-        slack = limits + 0.5 * slack_tolerance(limits) - arr.usage(c)
+        slack = limits - arr.usage(c)
         if np.all(slack >= 0):
             if fill_rounds > 0:
                 c = fill(arr, c, weights=lam, max_rounds=fill_rounds)
@@ -148,7 +148,7 @@ def solve_multi(
             on_iteration(it, best_f, best_obj)
         if gap() <= tol or it >= max_iter:
             break
-        if deadline is not None and time.perf_counter() >= deadline:
+        if interrupted() or (deadline is not None and time.perf_counter() >= deadline):
             break
         t = time.perf_counter()
         low, lam_low = _model_minimum(np.array(lams), np.array(fs), np.array(gs), upper)

@@ -24,7 +24,6 @@ from engine.dual.arrays import DualArrays
 from engine.dual.improve import fill
 from engine.dual.kernels import Hulls, lagrangian_choice, sorted_choice_at, upper_hulls
 from engine.dual.select import Critical, select_critical
-from formulations.assignment import slack_tolerance
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,8 +69,7 @@ def solve_one_budget(
     limit = float(arr.limits[0])
     base_cost = float(hulls.start_cost.sum())
     base_value = float(hulls.start_value.sum())
-    tol = float(slack_tolerance(arr.limits)[0])
-    if base_cost > limit + 0.5 * tol:
+    if base_cost > limit:
         # the cheapest option of every unit already breaks the budget
         return OneBudgetSolution(False, None, None, None, 0.0, None, timings,
                                  {"cheapest_spend": base_cost})

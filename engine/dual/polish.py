@@ -32,7 +32,7 @@ def core_polish(
     gap: float = 1e-7,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """A feasible allocation at least as good as ``incumbent`` (which must be feasible)."""
-    from engine.solve import solve
+    from engine.backends.highs import solve_lp_relaxation
 
     t0 = time.perf_counter()
     n = arr.n_units
@@ -50,9 +50,7 @@ def core_polish(
     best = inc
     best_obj = arr.objective(inc)
     if core.units.size:
-        res = solve(core.instance, "highs", time_limit=max(time_limit, 0.1),
-                    options={"relax": True, "return_x": True})
-        x = res.detail.get("x") if res.status == "optimal" else None
+        x = solve_lp_relaxation(core.instance, time_limit=max(time_limit, 0.1)).x
         if x is not None:
             cols = core.columns(_round_lp(core, np.asarray(x), lam))
             cols = repair(arr, cols, weights=lam)

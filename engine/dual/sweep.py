@@ -26,9 +26,11 @@ from engine.dual.kernels import Hulls, d_value_of, upper_hulls
 from engine.dual.select import PartialOrder, partial_order
 from engine.finalize import build_result, limits_map
 from engine.result import SolveResult, is_proven_optimal
-from formulations.assignment import slack_tolerance
+from engine.stopping import interrupted
+from formulations.assignment import slack_tolerance, target_limits, within_limits
 from formulations.errors import UsageError
 from formulations.instance import Instance
+from formulations.summation import compensated_sum
 
 #: increments after each cut that the hull fill looks at (sorted exactly, see _global_order)
 FILL_WINDOW = 4096
@@ -238,7 +240,10 @@ def _sweep_one(
             f"options['verify']: expected 'certified' or 'evaluate', got {verify!r}")
     t_start = time.perf_counter()
     arr = _one_budget_instance(instance)
-    o = _global_order(arr, limits if order_mode == "bucket" else None)
+    # every point aims at its target limit (formulations.assignment.target_limits): the LP, the
+    # bound and the allocation all hold to it
+    targets = target_limits(limits)
+    o = _global_order(arr, targets if order_mode == "bucket" else None)
     shared = time.perf_counter() - t_start
     hulls = o.hulls
     width = hulls.efficiency.shape[1]
@@ -258,10 +263,11 @@ def _sweep_one(
     for p in np.argsort(limits, kind="stable"):
         t0 = time.perf_counter()
         limit = float(limits[p])
+        target = float(targets[p])
         inst_p = instance.with_limits([limit])
-        res = limit - o.base_cost
+        res = target - o.base_cost
         tol = float(slack_tolerance(np.array([limit]))[0])
-        if res < -0.5 * tol:
+        if res < 0:
             results[p] = build_result(inst_p, solver="dual-sweep", assignment=None, bound=None,
                                       status="infeasible",
                                       message="cheapest options break the budget")
@@ -286,11 +292,11 @@ def _sweep_one(
         moved = np.zeros(0, dtype=np.int64)
         if fill_mode == "hull" and t < n_inc:
             moved = _fill_along_order(o, sorted_cols, width,
-                                      limit + 0.5 * tol - o.base_cost - taken_cost, t)
+                                      target - o.base_cost - taken_cost, t)
         cols = hulls.option_of(sorted_cols)
         detail: dict[str, Any] = {"lp_value": lp, "lambda": lam, "shared_seconds": shared}
         if fill_mode == "full":
-            arr_p = dataclasses.replace(arr, limits=np.array([limit]))
+            arr_p = dataclasses.replace(arr, limits=np.array([target]))
             cols = fill_any(arr_p, cols, weights=np.array([max(lam, 1e-12)]))
         totals = None
         if cells is not None:
@@ -330,7 +336,7 @@ class _Cells:
         if self._all is None:
             self._all = np.arange(sorted_cols.size, dtype=np.int64)
         cells = self._cells(self._all, sorted_cols)
-        return float(self.values[cells].sum()), float(self.costs[cells].sum())
+        return compensated_sum(self.values[cells]), compensated_sum(self.costs[cells])
 
 
 def _certified_totals(
@@ -372,12 +378,11 @@ def _point_result(
     if totals is not None:
         objective, usage = totals
         limit = float(inst.limits[0])
-        if usage <= limit + float(slack_tolerance(np.array([limit]))[0]):
-            bound = max(lp, objective)  # rounding noise must not invert them (as build_result)
+        if within_limits(np.array([usage]), np.array([limit]))[0]:
             detail["point_seconds"] = time.perf_counter() - t0
             return SolveResult(
-                status="optimal" if is_proven_optimal(objective, bound) else "feasible",
-                solver="dual-sweep", objective=objective, bound=bound,
+                status="optimal" if is_proven_optimal(objective, lp) else "feasible",
+                solver="dual-sweep", objective=objective, bound=lp,
                 assignment=np.asarray(assignment, dtype=np.int64),
                 usage={inst.budgets[0].name: usage}, limits=limits_map(inst),
                 multipliers=multipliers, detail=detail,
@@ -423,6 +428,8 @@ def _sweep_multi(
     out = []
     lam0 = None
     for row in limits:
+        if interrupted():  # Ctrl-C / SIGTERM: the points solved so far
+            break
         inst_p = instance.with_limits(list(row))
         r = solve_dual_numpy(inst_p, time_limit=time_limit, options={**opts, "lam0": lam0},
                              solver="dual-sweep")

@@ -117,11 +117,6 @@ def solve_with_fixing(
     detail = dict(sol.detail)
     detail.update(fixed_columns=fixing.fixed, dual_bound=fixing.bound)
     bound = sol.bound if sol.bound is None else min(sol.bound, fixing.bound)
-    if sol.x is None:
-        return replace(sol, bound=bound, detail=detail)
-    obj = program.objective(sol.x)
-    if bound is not None and bound < obj:
-        bound = obj
     return replace(sol, bound=bound, detail=detail)
 
 

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends.highs import MIP_FEASIBILITY_TOL
+from engine.backend import ISOLATE_ROWS
+from engine.backends.highs import MIP_FEASIBILITY_TOL, report_progress, watchdog
 from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
-from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, is_proven_optimal
+from engine.isolate import reporter
+from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, contract
+from engine.stopping import INTERRUPTED, Deadline, interrupted, supervised
 from formulations.errors import UsageError
 from formulations.stochastic_programs import LinearProgram
 
@@ -58,6 +61,17 @@ class MilpSolution:
     seconds: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the result contract of engine.result (optimal needs x, a bound and the proof; a
+        # bound below the objective is an error naming the solver)
+        status, why = contract(self.status, self.solver, objective=self.objective,
+                               bound=self.bound, has_solution=self.x is not None,
+                               infeasibility=None)
+        if status != self.status or why:
+            object.__setattr__(self, "status", status)
+            if why:
+                object.__setattr__(self, "detail", {**self.detail, "message": why})
+
     @property
     def proven(self) -> bool:
         return self.status == "optimal"
@@ -85,15 +99,43 @@ def solve_program(
     if time_limit is not None and not time_limit > 0:
         raise UsageError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
     start = time.perf_counter()
-    if solver == "highs":
-        sol = _solve_highs(program, time_limit=time_limit, threads=threads, log=log,
-                           incumbent=incumbent)
+    if interrupted():
+        # Ctrl-C / SIGTERM: the programs left are not started (a plan solves many)
+        return MilpSolution(status="time_limit", solver=solver, detail={"message": INTERRUPTED})
+    deadline = Deadline(start, time_limit)
+    if program.n_cols > ISOLATE_ROWS and (time_limit is not None or supervised()):
+        # a large program runs supervised, like a large instance (engine.isolate)
+        from engine.isolate import run_isolated
+
+        sol = run_isolated(_solve_here, (program, solver, time_limit, threads, log, incumbent),
+                           deadline, lambda progress: _stopped(program, solver, progress))
     else:
-        sol = _solve_mathopt(program, time_limit=time_limit, threads=threads, log=log)
+        sol = _solve_here(program, solver, time_limit, threads, log, incumbent)
     return MilpSolution(
         status=sol.status, solver=sol.solver, objective=sol.objective, bound=sol.bound, x=sol.x,
         row_dual=sol.row_dual, seconds=time.perf_counter() - start, detail=sol.detail,
     )
+
+
+def _solve_here(
+    program: LinearProgram, solver: str, time_limit: float | None, threads: int | None,
+    log: bool, incumbent: np.ndarray | None,
+) -> MilpSolution:
+    if solver == "highs":
+        return _solve_highs(program, time_limit=time_limit, threads=threads, log=log,
+                            incumbent=incumbent)
+    return _solve_mathopt(program, time_limit=time_limit, threads=threads, log=log)
+
+
+def _stopped(program: LinearProgram, solver: str, progress: Any) -> MilpSolution:
+    """A supervised program solve stopped from outside: its best x and bound so far, if any."""
+    detail = {"message": progress.reason, **progress.detail}
+    x = progress.solution
+    if x is None:
+        return MilpSolution(status="time_limit", solver=solver, bound=progress.bound,
+                            detail=detail)
+    return _finish(program, solver, "time_limit", np.asarray(x, dtype=np.float64),
+                   progress.bound, bool(program.integer.any()), detail)
 
 
 def _finish(
@@ -106,10 +148,6 @@ def _finish(
         # integral columns are rounded so that callers read exact counts
         x = np.where(program.integer, np.round(x), x)
     objective = program.objective(x)
-    if bound is not None and bound < objective:
-        bound = objective
-    if status == "optimal" and is_mip and not is_proven_optimal(objective, bound):
-        status = "feasible"
     return MilpSolution(status=status, solver=solver, objective=objective, bound=bound, x=x,
                         row_dual=row_dual, detail=detail)
 
@@ -143,12 +181,16 @@ def _solve_highs(
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    rep = reporter()
+    if rep is not None and is_mip:
+        report_progress(h, rep, lambda x: x)
     if incumbent is not None and is_mip:
         start = highspy.HighsSolution()
         start.col_value = np.asarray(incumbent, dtype=np.float64).tolist()
         start.value_valid = True
         h.setSolution(start)
-    run_status = h.run()
+    with watchdog(h, Deadline.after(time_limit)):
+        run_status = h.run()
     native = str(h.getModelStatus()).split(".")[-1]
     if run_status == highspy.HighsStatus.kError and native == "kNotset":
         return MilpSolution(status="error", solver="highs", detail={

@@ -1,8 +1,9 @@
 """Exhaustive enumeration of every allocation of a tiny MCKP: the conformance suite's oracle.
 
 Independent of the solvers' code paths on purpose: it uses neither the standard form nor the
-dense view, only the instance's flat arrays, and applies the project's feasibility tolerance
-(usage <= limit + 1e-9 * max(1, |limit|)) to every combination at once with numpy.
+dense view, only the instance's flat arrays, and applies the project's one feasibility check
+(the budgets as written, up to 1e-12 relative noise: formulations.assignment.within_limits)
+to every combination at once with numpy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.assignment import within_limits
 from formulations.instance import Instance
 
 #: refuse instances with more combinations than this (the suite's are at most 5^6 = 15,625)
@@ -27,9 +29,8 @@ class BruteForce:
     n_feasible: int
 
 
-def brute_force(instance: Instance, *, slack: bool = True) -> BruteForce:
-    """``slack=False`` holds the budgets as written (no 1e-9 tolerance): the problem the
-    ``dual`` family certifies (see ``check_against_optimum``)."""
+def brute_force(instance: Instance) -> BruteForce:
+    """Every allocation enumerated; the best one within every budget and capacity."""
     n = instance.n_units
     counts = instance.counts.tolist()
     low = -1 if instance.choose == "at-most-one" else 0
@@ -46,10 +47,10 @@ def brute_force(instance: Instance, *, slack: bool = True) -> BruteForce:
     feasible = np.ones(total, dtype=bool)
     for k, budget in enumerate(instance.budgets):
         use = np.where(picked, instance.costs[k][rows], 0.0).sum(axis=1)
-        feasible &= use <= budget.limit + slack * 1e-9 * max(1.0, abs(budget.limit))
+        feasible &= within_limits(use, np.full(total, budget.limit))
     for code, lim in instance.capacity_codes():
         count = (picked & (instance.option_codes[rows] == code)).sum(axis=1)
-        feasible &= count <= lim + slack * 1e-9 * max(1.0, abs(lim))
+        feasible &= count <= lim
     if not feasible.any():
         return BruteForce(None, None, 0)
     best = int(np.argmax(np.where(feasible, value, -np.inf)))

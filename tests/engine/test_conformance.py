@@ -1,9 +1,12 @@
-"""Conformance suite: every installed backend against known answers and brute-force enumeration.
+"""Conformance suite: every solver of the registry against known answers and brute force.
 
-Exact backends (``capabilities.exact``) must reach the enumerated optimum to 1e-6 relative with
-status ``optimal`` and a bound that is really an upper bound; heuristic backends must return a
-feasible allocation no better than the optimum and, where they give a bound, a valid one.
-Objectives are compared, never allocations (ties).
+The solvers are walked from ``engine.registry.BACKENDS`` (every name, greedy included; one
+that is not installed is skipped with a message), so a new backend joins the suite by being
+registered. Exact backends (``capabilities.exact``) must reach the enumerated optimum to 1e-6
+relative with status ``optimal`` and a bound that is really an upper bound; heuristic backends
+must return a feasible allocation no better than the optimum and, where they give a bound, a
+valid one. Every solver and the oracle use the one feasible set (the budgets as written, up to
+1e-12 relative noise). Objectives are compared, never allocations (ties).
 """
 
 from __future__ import annotations
@@ -13,22 +16,30 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine.registry import available_solvers, get_backend
+from engine.backends.highs import solve_lp_relaxation
+from engine.registry import BACKENDS, available_solvers, get_backend
 from engine.result import SolveResult
 from engine.solve import solve
-from formulations.assignment import FEAS_TOL, evaluate
+from formulations.assignment import evaluate, within_limits
 from formulations.instance import Budget, Capacity, Instance, from_dense
 from formulations.synthetic import synthetic_instance
 from tests.engine.brute_force import brute_force
 
+#: every registered solver, in the registry's order (installed or not: see ``installed``)
+SOLVERS = list(BACKENDS)
+#: the MIP backends the time-limit test runs on
 EXACT = ["highs", "ortools", "ortools-cpsat", "pyomo"]
-# the dual-decomposition backends join the suite as soon as their modules exist
-OPTIONAL = [s for s in ("dual", "dual-exact") if s in available_solvers()]
-SOLVERS = EXACT + OPTIONAL
 # per solver, how many random instances: sized so the whole file runs in about a minute on one
 # core (pyomo builds a model object per call and is the slowest per instance)
 EXAMPLES = {"highs": 200, "ortools": 150, "ortools-cpsat": 150, "pyomo": 100}
-DEFAULT_EXAMPLES = 40
+DEFAULT_EXAMPLES = 60
+
+
+def installed(solver: str) -> str:
+    """``solver``, or a skip with the reason where its module is not installed."""
+    if solver not in available_solvers():
+        pytest.skip(f"solver {solver!r} is registered but not installed here")
+    return solver
 REL = 1e-6
 LABELS = ("o0", "o1", "o2", "o3")
 
@@ -53,31 +64,19 @@ def check_feasible(instance: Instance, res: SolveResult) -> None:
     assert res.objective is not None and close(res.objective, ev.objective)
     for k, b in enumerate(instance.budgets):
         assert close(res.usage[b.name], float(ev.usage[k]))
-        assert res.usage[b.name] <= b.limit + FEAS_TOL * max(1.0, abs(b.limit))
+        assert within_limits(np.array([res.usage[b.name]]), np.array([b.limit]))[0]
 
 
 def check_against_optimum(instance: Instance, solver: str, res: SolveResult,
                           optimum: float | None) -> None:
     """``optimum`` None means the instance is infeasible.
 
-    The ``dual`` family certifies the budgets as written, the MIP solvers and the oracle allow
-    the project's 1e-9 overspend. The two optima differ only where some cost is as small as that
-    tolerance (hypothesis draws costs like 1e-289 against a limit of 0: the item then "fits"); there
-    a dual answer is checked against the band [optimum as written, optimum with the tolerance].
+    A heuristic (``capabilities.exact`` False) may find no allocation of a feasible instance,
+    status ``error`` with a message; it may never call such an instance ``infeasible``.
     """
-    if solver.startswith("dual"):
-        written = brute_force(instance, slack=False).objective
-        if written is None and optimum is not None:  # feasible only thanks to the tolerance
-            if res.objective is not None:
-                check_feasible(instance, res)
-                assert res.objective <= optimum + 1e-6
-            return
-        if written is not None and optimum is not None and not close(written, optimum):
-            check_feasible(instance, res)
-            assert res.objective is not None
-            assert written - 1e-6 <= res.objective <= optimum + 1e-6, (res.objective, written)
-            assert res.bound is not None and res.bound >= written - 1e-6
-            return
+    if optimum is not None and not is_exact(solver) and res.assignment is None:
+        assert res.status == "error" and res.message, res
+        return
     if optimum is None:
         assert res.assignment is None and res.objective is None, res
         if is_exact(solver):
@@ -87,6 +86,13 @@ def check_against_optimum(instance: Instance, solver: str, res: SolveResult,
         return
     check_feasible(instance, res)
     assert res.objective is not None
+    if is_exact(solver) and res.detail.get("resolved"):
+        # SCIP's relative tolerance took an allocation above a budget; the second solve (the
+        # targets lowered by it) is feasible and the first bound valid, but not always a proof
+        assert res.status in ("optimal", "feasible"), res
+        assert res.objective <= optimum + 1e-6 * max(1.0, abs(optimum))
+        assert res.bound is not None and res.bound >= optimum - 1e-6
+        return
     if is_exact(solver):
         assert res.status == "optimal", res
         assert close(res.objective, optimum), (res.objective, optimum)
@@ -215,6 +221,7 @@ def test_brute_force_finds_no_allocation_for_infeasible(make) -> None:
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("make", KNOWN, ids=lambda f: f.__name__)
 def test_known_answer(solver: str, make) -> None:
+    installed(solver)
     inst, answer = make()
     res = solve(inst, solver)
     check_against_optimum(inst, solver, res, answer)
@@ -223,6 +230,7 @@ def test_known_answer(solver: str, make) -> None:
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("make", INFEASIBLE, ids=lambda f: f.__name__)
 def test_infeasible_is_a_status(solver: str, make) -> None:
+    installed(solver)
     inst = make()
     res = solve(inst, solver)
     check_against_optimum(inst, solver, res, None)
@@ -232,11 +240,11 @@ def test_infeasible_is_a_status(solver: str, make) -> None:
 def test_lp_relaxation_bounds_known_answers() -> None:
     for make in KNOWN:
         inst, answer = make()
-        lp = solve(inst, "highs", options={"relax": True})
-        assert lp.status == "optimal" and lp.objective is None
+        lp = solve_lp_relaxation(inst)
+        assert lp.status == "optimal"
         assert lp.bound is not None and lp.bound >= answer - 1e-6
-        # a bound, not an allocation: no usage, but the instance's limits are reported
-        assert lp.usage == {} and dict(lp.limits) == {b.name: b.limit for b in inst.budgets}
+        # a bound and its LP solution, not an allocation
+        assert lp.x is not None and lp.x.shape == (inst.n_rows,)
 
 
 # --- time limits ------------------------------------------------------------------------------
@@ -253,8 +261,8 @@ def test_time_limit_is_honoured(solver: str) -> None:
     inst = hard_instance(integral=integral_only(solver))
     limit = 0.2
     res = solve(inst, solver, time_limit=limit)
-    # building the model is not interrupted by the limit: allow for it, far below a full solve
-    assert res.seconds < limit + 10.0, res.seconds
+    # the promise of engine.stopping, model building included
+    assert res.seconds <= 1.1 * limit + 1.0, res.seconds
     assert res.status in ("time_limit", "optimal"), res
     if res.status == "optimal":  # a faster machine may really finish; then it must be proven
         assert res.gap is not None and res.gap <= 1e-9
@@ -281,22 +289,27 @@ def tiny_instances(draw: st.DrawFn, grids: tuple[str, ...] = GRIDS) -> Instance:
     """1-6 units, 1-4 options each (ragged), 1-3 budgets, optional capacities, both modes.
 
     ``grid``: integers, multiples of 0.01 (exactly scalable to integers) or arbitrary floats.
-    Limits are drawn between a little under the least and a little over the most that can be
-    spent, so some instances are infeasible and some budgets are slack.
+    Costs come at a magnitude 10^e drawn per instance (e = 0..8 on the integer and cents grids),
+    so that limits run from 1 to about 1e9 and costs stay in whole cents. A limit is drawn
+    between a little under the least and a little over the most that can be spent (some
+    instances are infeasible, some budgets slack), or is the exact spend of one allocation,
+    written as a decimal on the grid (0.1 + 0.2 against 0.3): there the float sum may sit a
+    rounding above the limit as written, and every solver must still take it.
     """
     n = draw(st.integers(1, 6))
     counts = draw(st.lists(st.integers(1, 4), min_size=n, max_size=n))
     k = draw(st.integers(1, 3))
     choose = draw(st.sampled_from(["exactly-one", "at-most-one"]))
     grid = draw(st.sampled_from(grids))
+    magnitude = 1.0 if grid == "float" else 10.0 ** draw(st.integers(0, 8))
     r = sum(counts)
 
-    def numbers(lo: int, hi: int, size: int) -> np.ndarray:
+    def numbers(lo: int, hi: int, size: int, scale_up: float = 1.0) -> np.ndarray:
         if grid == "float":
             xs = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
             return np.array(draw(st.lists(xs, min_size=size, max_size=size)), dtype=float)
         scale = 1 if grid == "integer" else 100
-        ints = st.integers(lo * scale, hi * scale)
+        ints = st.integers(int(lo * scale * scale_up), int(hi * scale * scale_up))
         return np.array(draw(st.lists(ints, min_size=size, max_size=size)), dtype=float) / scale
 
     def on_grid(x: float) -> float:
@@ -306,16 +319,21 @@ def tiny_instances(draw: st.DrawFn, grids: tuple[str, ...] = GRIDS) -> Instance:
         np.array(draw(st.permutations(range(len(LABELS)))))[:c] for c in counts
     ]).astype(np.int32)
     value = numbers(-3, 10, r)
-    costs = numbers(0, 10, k * r).reshape(k, r)
+    costs = numbers(0, 10, k * r, magnitude).reshape(k, r)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     budgets = []
     for b in range(k):
         per_unit = np.split(costs[b], offsets[1:-1])
-        least = sum(float(c.min()) for c in per_unit) if choose == "exactly-one" else 0.0
-        most = sum(float(c.max()) for c in per_unit)
-        frac = draw(st.floats(-0.15, 1.1))
-        budgets.append(Budget(f"b{b}", on_grid(least + frac * (most - least) - 0.5 * (frac < 0)),
-                              f"b{b}"))
+        if grid != "float" and draw(st.booleans()):
+            # the exact spend of one allocation, as a decimal on the grid
+            pick = [float(c[draw(st.integers(0, c.size - 1))]) for c in per_unit]
+            limit = on_grid(float(np.sum(pick)))
+        else:
+            least = sum(float(c.min()) for c in per_unit) if choose == "exactly-one" else 0.0
+            most = sum(float(c.max()) for c in per_unit)
+            frac = draw(st.floats(-0.15, 1.1))
+            limit = on_grid(least + frac * (most - least) - 0.5 * (frac < 0))
+        budgets.append(Budget(f"b{b}", limit, f"b{b}"))
     capped = draw(st.lists(st.sampled_from(LABELS), unique=True, max_size=2))
     capacities = tuple(Capacity(lab, float(draw(st.integers(0, n)))) for lab in capped)
     return Instance(
@@ -339,6 +357,7 @@ def run_property(solver: str, grids: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_random_tiny_instances_match_brute_force(solver: str) -> None:
+    installed(solver)
     # CP-SAT takes only data that scale to integers: integers and cents
     grids = ("integer", "cents") if integral_only(solver) else GRIDS
     run_property(solver, grids)
@@ -348,7 +367,7 @@ def test_random_tiny_instances_match_brute_force(solver: str) -> None:
 @given(inst=tiny_instances())
 def test_lp_relaxation_is_an_upper_bound(inst: Instance) -> None:
     truth = brute_force(inst)
-    lp = solve(inst, "highs", options={"relax": True})
+    lp = solve_lp_relaxation(inst)
     if truth.objective is None:
         # an infeasible LP proves the MIP infeasible; a feasible LP says nothing about the MIP
         assert lp.status in ("optimal", "infeasible"), lp

@@ -45,7 +45,7 @@ def test_integer_data_scales_each_budget_and_floors_limits() -> None:
 
 def test_cpsat_refuses_fractional_data_naming_the_entry() -> None:
     value = np.array([[0.0, 1.0], [0.0, 1 / 3]])
-    inst = from_dense(value, np.ones((2, 2)), [1.0], unit_ids=np.array(["ann", "bob"]))
+    inst = from_dense(value, np.ones((2, 2)), [2.0], unit_ids=np.array(["ann", "bob"]))
     with pytest.raises(UsageError, match=r"unit 'bob', option '1' \(table row 3\)"):
         solve(inst, "ortools-cpsat")
     cost_bad = from_dense(np.ones((1, 2)), np.array([[0.0, np.pi]]), [4.0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import solve
+from engine.backends.highs import solve_lp_relaxation
 from engine.whatif import scale_sweep, scaled_instance, value_sweep, whatif
 from formulations.instance import from_dense
 
@@ -45,13 +45,13 @@ def test_lp_value_and_lambda_match_highs_lp_relaxation_at_a_few_points(one_budge
     for i in (0, 4, 8):
         row = w.table.iloc[i]
         point = inst.with_limits([row["limit_cash"]])
-        lp = solve(point, "highs", options={"relax": True}).bound
+        lp = solve_lp_relaxation(point).bound
         assert lp is not None
         assert row["lp_value"] == pytest.approx(lp, rel=1e-9)
         # lambda is the slope of the LP value: check it against a finite difference
         h = 1e-4 * row["limit_cash"]
         more = inst.with_limits([row["limit_cash"] + h])
-        up = solve(more, "highs", options={"relax": True}).bound
+        up = solve_lp_relaxation(more).bound
         assert up is not None
         assert row["lambda_cash"] == pytest.approx((up - lp) / h, rel=1e-3, abs=1e-9)
 
@@ -127,7 +127,7 @@ def test_lp_frontier_matches_highs_lp_relaxation():
     rng = np.random.default_rng(0)
     top = float(f.budget[-1])
     for b in [*rng.uniform(0.02, 1.1, 5) * top, float(f.budget[len(f.budget) // 2])]:
-        lp = solve(inst.with_limits([b]), "highs", options={"relax": True}).bound
+        lp = solve_lp_relaxation(inst.with_limits([b])).bound
         assert lp is not None
         assert float(f.value_at(np.array([b]))[0]) == pytest.approx(lp, rel=1e-9, abs=1e-9)
     slopes = f.slope_at(f.budget[:-1])
@@ -146,7 +146,7 @@ def test_dual_sweep_lp_value_and_lambda_are_the_exact_frontier():
     np.testing.assert_allclose(t["lp_value"], w.frontier.value_at(b), rtol=1e-9)
     np.testing.assert_allclose(t["lambda_cash"], w.frontier.slope_at(b), rtol=1e-9)
     for i in (0, 5):
-        lp = solve(inst.with_limits([b[i]]), "highs", options={"relax": True}).bound
+        lp = solve_lp_relaxation(inst.with_limits([b[i]])).bound
         assert t["lp_value"].iloc[i] == pytest.approx(lp, rel=1e-9)
     assert np.all(np.diff(t["lambda_cash"]) <= 1e-12)
     assert np.all(np.diff(t["lp_value"]) >= -1e-9)

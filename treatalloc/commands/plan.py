@@ -97,6 +97,18 @@ def run(args: argparse.Namespace) -> int:
                              time_limit=args.time_limit, report=report)
     summary = plan_summary(plan)
     table = allocation_table(plan, problem, scenarios)
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+
+    if acknowledge():
+        # Ctrl-C / SIGTERM: what was solved, and nothing written
+        summary["message"] = "interrupted"
+        if args.json:
+            print(json.dumps({**summary, "scenarios": scenarios.n_scenarios,
+                              "groups": problem.n_groups}))
+        else:
+            _print(summary, problem, scenarios, table, None)
+            print("message    interrupted: nothing written")
+        return EXIT_INTERRUPTED
     if args.out and not table.empty:
         write_table(table, args.out)
     if args.json:

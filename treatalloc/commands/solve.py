@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from engine import solve
     from formulations import load_instance
     from treatalloc.console import parse_key_values, stdout_to_stderr, write_table
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
 
     options = parse_key_values(args.option, "--option")
     if args.gap is not None:
@@ -52,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args.path)
     with stdout_to_stderr():
         result = solve(instance, args.solver, time_limit=args.time_limit, options=options)
+    header = f"{instance.name}  ({instance.n_units} units, {instance.n_rows} options)"
+    if acknowledge():
+        # Ctrl-C / SIGTERM: the best answer so far, and nothing written
+        report(args, result, header, result.solver, written=False)
+        return EXIT_INTERRUPTED
     if args.out and result.assignment is not None:
         write_table(result.assignment_frame(instance), args.out)
-    header = f"{instance.name}  ({instance.n_units} units, {instance.n_rows} options)"
     report(args, result, header, result.solver, written=result.assignment is not None)
     return exit_code(result, has_allocation=result.assignment is not None)
 
@@ -66,6 +71,11 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
     from formulations.errors import UsageError
     from treatalloc.console import stdout_to_stderr
 
+    if not args.out:
+        raise UsageError(
+            "--backend dask: the allocation is written by the workers, never gathered here; "
+            "give --out FOLDER (a folder of Parquet parts)"
+        )
     if args.out:
         if args.out.lower().endswith((".csv", ".gz", ".txt")):
             raise UsageError(
@@ -79,8 +89,13 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
     header = (f"{d.get('name', args.path)}  ({d.get('units', '?')} units, "
               f"{d.get('rows', '?')} options, {d.get('partitions', '?')} Parquet parts)")
     solver = f"{result.solver}  ({d.get('workers', '?')} Dask workers)"
-    report(args, result, header, solver, written="out" in d)
-    return exit_code(result, has_allocation=result.objective is not None)
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+
+    if acknowledge():
+        report(args, result, header, solver, written=result.allocation_path is not None)
+        return EXIT_INTERRUPTED
+    report(args, result, header, solver, written=result.allocation_path is not None)
+    return exit_code(result, has_allocation=result.allocation_path is not None)
 
 
 def report(

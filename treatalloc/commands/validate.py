@@ -122,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
             show_progress=show,
         )
     print_table(rows)
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+
+    if acknowledge():
+        print("treatalloc validate: interrupted: the rows above are those finished; "
+              "nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = [r for r in rows if r.failed]
     for r in failed:
         print(f"{r.instance}: {r.heuristic}: {r.message}", file=sys.stderr)

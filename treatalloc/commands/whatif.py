@@ -145,8 +145,16 @@ def run(args: argparse.Namespace) -> int:
                        options=options, cost_scale=cost_scale, value_scale=value_scale,
                        curve="png" in targets or "html" in targets)
 
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
     from treatalloc.report.whatif_report import csv_text, format_table, render_html, render_png
 
+    if acknowledge():
+        # Ctrl-C / SIGTERM: the points solved so far, and nothing written
+        if not args.quiet and w.sweep.n_points:
+            print(format_table(w))
+        print(f"treatalloc whatif: interrupted after {w.sweep.n_points} point(s); nothing "
+              "written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     # build everything in memory first, so a failure leaves no partial set of files
     png = render_png(w) if ("png" in targets or "html" in targets) else b""
     texts = {"csv": csv_text(w) if "csv" in targets else ""}

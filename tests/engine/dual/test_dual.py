@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import solve
+from engine.backends.highs import solve_lp_relaxation
 from engine.result import is_proven_optimal
 from formulations.assignment import evaluate
 from formulations.synthetic import synthetic_instance
@@ -44,7 +45,7 @@ def test_dual_feasible_and_bound_valid(case: int, seed: int) -> None:
 def test_one_budget_lp_equals_highs_relaxation(seed: int) -> None:
     inst = synthetic_instance(400, 5, seed=seed, budget_fraction=[0.05, 0.2, 0.5, 0.9][seed])
     r = solve(inst, "dual")
-    lp = solve(inst, "highs", options={"relax": True})
+    lp = solve_lp_relaxation(inst)
     assert lp.bound is not None and r.bound is not None
     assert r.bound == pytest.approx(lp.bound, rel=1e-9)
     assert r.detail["lp_value"] == pytest.approx(lp.bound, rel=1e-9)
@@ -74,7 +75,7 @@ def test_selection_methods_agree() -> None:
 def test_multi_budget_close_to_lp_and_optimum() -> None:
     inst = synthetic_instance(1500, 6, 3, seed=1)
     r = solve(inst, "dual")
-    lp = solve(inst, "highs", options={"relax": True})
+    lp = solve_lp_relaxation(inst)
     assert r.bound is not None and lp.bound is not None and r.gap is not None
     assert r.bound >= lp.bound - 1e-9 * abs(lp.bound)
     assert r.bound <= lp.bound * (1 + 1e-5)
