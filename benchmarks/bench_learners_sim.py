@@ -137,15 +137,19 @@ def summary(rows: pd.DataFrame) -> str:
         cell = "-" if m == "tsm-sl" or base.empty else _t_interval(g["capture"] - base["capture"])
         lines.append(f"| {m} | {g.capture.mean():.4f} ± {g.capture.std(ddof=1):.4f} | "
                      f"{g.deploy.mean():.4f} ± {g.deploy.std(ddof=1):.4f} | {cell} |")
-    by_budget = rows.groupby(["method", "budget"])["capture"].agg(["mean", "std"]).reset_index()
+    # the budgets are shares of each seed's true all-max spend: group them by their level
+    level = rows.groupby(["seed", "method"])["budget"].rank(method="first").astype(int) * 10
+    by_budget = (rows.assign(level=level).groupby(["method", "level"])["capture"]
+                 .agg(["mean", "std"]).reset_index())
     methods = list(dict.fromkeys(rows.method))
-    budgets = sorted(by_budget.budget.unique())
-    lines += ["", "capture per budget (mean ± sd over seeds):", "| method | " + " | ".join(
-        f"{b:.3g}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    levels = sorted(by_budget.level.unique())
+    lines += ["", "capture per budget level, % of the all-max spend (mean ± sd over seeds):",
+              "| method | " + " | ".join(f"{lv}%" for lv in levels) + " |",
+              "|---|" + "---|" * len(levels)]
     for m in methods:
-        g = by_budget[by_budget.method == m].set_index("budget")
+        g = by_budget[by_budget.method == m].set_index("level")
         lines.append(f"| {m} | " + " | ".join(
-            f"{g.loc[b, 'mean']:.3f} ± {g.loc[b, 'std']:.3f}" for b in budgets) + " |")
+            f"{g.loc[lv, 'mean']:.3f} ± {g.loc[lv, 'std']:.3f}" for lv in levels) + " |")
     dfl = per[per.method.isin(DECISION)]
     if not dfl.empty and not base.empty:
         best = dfl.loc[dfl.groupby("seed")["val"].idxmax()].set_index("seed")
