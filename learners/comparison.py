@@ -4,9 +4,10 @@ For every model and per-capita budget: the EOM (papers.md §0.5) of the model's 
 at matched incremental IPW spend, with a percentile bootstrap interval; its uplift over
 all-control; the ratio to the first model's EOM (the papers normalise their baseline to 1); the
 paired bootstrap difference to the first model (the same resampled units for both, so the
-interval is of the difference itself); AUCC for a binary treatment; the prediction errors per
-arm. With the simulator's truth, beside the estimates: the true uplift of the same policy, the
-matched TRUE spend protocol (the policy whose true spend meets the budget) against the oracle
+interval is of the difference itself); AUCC and the Qini / uplift curves for a binary
+treatment; the prediction errors per arm. With the simulator's truth, beside the estimates:
+the true uplift of the same policy, the matched TRUE spend protocol (the policy whose true
+spend meets the budget) against the oracle
 (the same protocol on the true value and cost), and the deployment protocol (the engine's
 ``dual`` at the nominal budget from predicted costs) with its true spend, so over- and
 under-spending shows.
@@ -34,6 +35,8 @@ class Comparison:
     curves: Mapping[str, Any]
     metrics: Mapping[str, pd.DataFrame]
     aucc: Mapping[str, Any] = field(default_factory=dict)
+    qini: Mapping[str, Any] = field(default_factory=dict)
+    """binary treatment: (Qini curve, uplift curve) of each model's uplift ranking"""
     true_curves: Mapping[str, Any] = field(default_factory=dict)
     form: str = "ipw"
     n_boot: int = 0
@@ -77,6 +80,7 @@ def compare(
         paired_difference_on,
         prediction_metrics_on,
         require_randomised,
+        uplift_curves_on,
     )
 
     if not providers:
@@ -100,7 +104,8 @@ def compare(
         f = c.to_frame()
         f.insert(1, "model", n)
         f.insert(2, "method", providers[n].method)
-        f["normalised"] = c.value / curves[first].value
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f["normalised"] = c.value / curves[first].value
         if n != first and n_boot:
             d = paired_difference_on(data, c, curves[first], n_boot=n_boot, level=level,
                                      seed=seed)
@@ -129,14 +134,16 @@ def compare(
     table = pd.concat(frames, ignore_index=True).sort_values(["budget", "model"], kind="stable",
                                                               key=_model_order(names))
     aucc: dict[str, Any] = {}
+    qini: dict[str, Any] = {}
     if data.n_arms == 2:
         aucc = {n: aucc_on(data, *preds[n]) for n in names}
+        qini = {n: uplift_curves_on(data, preds[n][0]) for n in names}
     metrics = {n: prediction_metrics_on(data, *preds[n], true_value=tv, true_cost=tc)
                for n in names}
     if oracle is not None:
         true_curves = {"oracle": oracle, **true_curves}
     return Comparison(data=data, budgets=b, table=table.reset_index(drop=True), curves=curves,
-                      metrics=metrics, aucc=aucc, true_curves=true_curves, form=form,
+                      metrics=metrics, aucc=aucc, qini=qini, true_curves=true_curves, form=form,
                       n_boot=n_boot, level=level)
 
 

@@ -76,15 +76,21 @@ def experiment_tensors(
     *,
     device: str = "cpu",
     columns: np.ndarray | None = None,
+    weight_propensity: np.ndarray | None = None,
 ) -> ExperimentTensors:
     """Encode ``data`` with ``schema`` and move it to torch (float32, on ``device``); outcome
     and cost stay in the data's units. ``columns`` maps the data's arm codes to the model's
-    output columns (learners.provider.arm_columns) where the two orders may differ."""
+    output columns (learners.provider.arm_columns) where the two orders may differ.
+
+    The prediction-loss weight is 1 / (M p_t) with p_t the arm's share (the RCT loss), or with
+    ``weight_propensity`` (N,) 1 / (M p_i): inverse propensity weights for an observational log,
+    where arm shares do not undo the confounding (learners/propensity.py estimates them)."""
     import torch
 
     share = arm_share(data.arm, data.n_arms)
     propensity = data.propensity if data.propensity is not None else share[data.arm]
-    weight = 1.0 / (data.n_arms * share[data.arm])
+    p_weight = share[data.arm] if weight_propensity is None else np.asarray(weight_propensity)
+    weight = 1.0 / (data.n_arms * p_weight)
     arm = data.arm if columns is None else np.asarray(columns)[data.arm]
     x = torch.from_numpy(schema.encode(data))
     return ExperimentTensors(

@@ -6,9 +6,13 @@
 EOM (learners/training.py), and both are parameter providers (learners/provider.py).
 
 The network works in units of the targets' training standard deviations and outputs the data's
-units (learners/networks.py). Where an arm's cost is known (a ``[costs]`` table, e.g. an
-e-mail's price, or an arm whose every training row costs the same, e.g. a control that costs
-nothing) it is not learned: ``predict`` returns that cost.
+units (learners/networks.py). On an observational log the loss weights are inverse propensities
+1 / (M P(arm | x)) instead of inverse arm shares (the log's propensity column, or an estimate by
+logistic regression, learners/propensity.py; the training summary says which).
+
+Where an arm's cost is known (a ``[costs]`` table, e.g. an e-mail's price, or an arm whose
+every training row costs the same, e.g. a control that costs nothing) it is not learned:
+``predict`` returns that cost.
 """
 
 from __future__ import annotations
@@ -150,12 +154,26 @@ def fit_two_stage(
         train, validation = holdout_split(train, seed=opts.seed)
     provider = build_provider(method, train, hidden=hidden, seed=opts.seed, device=opts.device)
     cols = provider.arm_index(validation)
-    tt = experiment_tensors(train, provider.schema, device=opts.device)
+    weighting: dict[str, Any] = {}
+    wp = None
+    if train.kind == "observational":
+        # arm shares do not undo a logging policy's confounding: weight by 1 / P(arm | x)
+        if train.propensity is not None:
+            wp, weighting = train.propensity, {"weights": "inverse propensity (given)"}
+        else:
+            from learners.propensity import estimate_propensity
+
+            est = estimate_propensity(train, provider.schema, seed=opts.seed)
+            wp = est.propensity
+            weighting = {"weights": f"inverse propensity (estimated: {est.method}, clipped at "
+                                    f"0.01 for {est.clipped} units)"}
+    tt = experiment_tensors(train, provider.schema, device=opts.device, weight_propensity=wp)
     vt = experiment_tensors(validation, provider.schema, device=opts.device, columns=cols)
     val = make_validation(validation, budgets, model_arms=provider.arms)
     loss = PredictionLoss(provider.outcome_scale, provider.cost_scale)
     result = run_training(provider, loss, tt, vt, val, opts, on_epoch=on_epoch)
-    provider.training = {**data_summary(train, validation), **training_summary(result)}
+    provider.training = {**data_summary(train, validation), **training_summary(result),
+                         **weighting}
     provider.training_log = result.log
     return provider, result
 

@@ -9,10 +9,11 @@ import sys
 from typing import Any
 
 HELP = ("score fitted models on randomised data: EOM at matched spend per budget with bootstrap "
-        "CIs, paired differences to the first model, AUCC (binary), prediction errors")
+        "CIs, paired differences to the first model, AUCC and Qini (binary), prediction errors")
 
 JSON_KEYS = """--json prints one object: data (name), units, arms, kind, form, n_boot, level,
-budgets (per capita), models (list of {name, method, dir, aucc (binary data, else null)}),
+budgets (per capita), models (list of {name, method, dir, and for binary data aucc,
+qini_coefficient, uplift_coefficient, else null}),
 rows (one per budget and model: budget, model, method, lam, value, uplift, spend, matched,
 value_lo/hi, uplift_lo/hi, spend_lo/hi, normalised, diff, diff_lo/hi, share_below_zero, and
 with --truth: true_uplift, true_spend, matched_true_uplift, oracle_uplift, capture,
@@ -120,7 +121,11 @@ def _json(result: Any, names: list[str], args: argparse.Namespace) -> dict[str, 
         "budgets": [float(b) for b in result.budgets],
         "models": [{"name": n, "method": result.table.loc[result.table.model == n, "method"]
                     .iloc[0], "dir": m,
-                    "aucc": _clean(result.aucc[n].aucc) if n in result.aucc else None}
+                    "aucc": _clean(result.aucc[n].aucc) if n in result.aucc else None,
+                    "qini_coefficient": _clean(result.qini[n][0].coefficient)
+                    if n in result.qini else None,
+                    "uplift_coefficient": _clean(result.qini[n][1].coefficient)
+                    if n in result.qini else None}
                    for n, m in zip(names, args.model, strict=True)],
         "rows": _records(result.table),
         "prediction_metrics": {n: _records(f) for n, f in result.metrics.items()},
@@ -144,7 +149,11 @@ def _print(result: Any, names: list[str], args: argparse.Namespace) -> None:
           f"{boot}")
     for n, m in zip(names, args.model, strict=True):
         method = t.loc[t.model == n, "method"].iloc[0]
-        extra = f", AUCC {result.aucc[n].aucc:.4f}" if n in result.aucc else ""
+        extra = ""
+        if n in result.aucc:
+            q, u = result.qini[n]
+            extra = (f", AUCC {result.aucc[n].aucc:.4f}, Qini coefficient {q.coefficient:.4f}, "
+                     f"uplift-curve coefficient {u.coefficient:.4f}")
         print(f"model    {n}: {method} ({m}){extra}")
     has_ci = "value_lo" in t.columns
     has_diff = "diff_lo" in t.columns
