@@ -62,7 +62,7 @@ def _network_class() -> Any:
     from torch import nn
 
     from learners.losses import decreasing_factors
-    from learners.networks import _Scaled
+    from learners.networks import _Scaled, relu_trunk
 
     class DHCLNetwork(_Scaled):
         """Trunk -> θ (B, M-1) non-increasing, and costs (B, M), both in cost order."""
@@ -73,12 +73,7 @@ def _network_class() -> Any:
                      cost_floor: Sequence[float] | None = None,
                      theta_scale: float = 1.0) -> None:
             super().__init__(n_arms, outcome_scale, cost_scale, fixed_costs, cost_floor)
-            layers: list[nn.Module] = []
-            width = n_inputs
-            for h in hidden:
-                layers += [nn.Linear(width, h), nn.ReLU()]
-                width = h
-            self.trunk = nn.Sequential(*layers)
+            self.trunk, width = relu_trunk(n_inputs, hidden)
             self.n_arms = n_arms
             self.predict_cost = predict_cost
             # M-1 decision factors, one outcome baseline, and M costs where they are learned

@@ -65,18 +65,23 @@ class _Scaled(nn.Module):
         return torch.where(torch.isnan(self.fixed_cost), learned, self.fixed_cost)
 
 
+def relu_trunk(n_inputs: int, hidden: Sequence[int]) -> tuple[nn.Sequential, int]:
+    """Linear + ReLU layers of the given widths, and the width of the last one."""
+    layers: list[nn.Module] = []
+    width = n_inputs
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    return nn.Sequential(*layers), width
+
+
 class MultiHeadMLP(_Scaled):
     def __init__(self, n_inputs: int, n_arms: int, hidden: Sequence[int],
                  predict_cost: bool = True, outcome_scale: float = 1.0,
                  cost_scale: float = 1.0, fixed_costs: Sequence[float] | None = None,
                  cost_floor: Sequence[float] | None = None) -> None:
         super().__init__(n_arms, outcome_scale, cost_scale, fixed_costs, cost_floor)
-        layers: list[nn.Module] = []
-        width = n_inputs
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        self.trunk = nn.Sequential(*layers)
+        self.trunk, width = relu_trunk(n_inputs, hidden)
         self.n_arms = n_arms
         self.predict_cost = predict_cost
         self.head = nn.Linear(width, n_arms * (2 if predict_cost else 1))
