@@ -54,8 +54,10 @@ def _check(args: argparse.Namespace) -> None:
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError(f"--time-limit: expected a positive number of seconds, got "
                          f"{args.time_limit}")
-    if args.out and not args.out.lower().endswith(TABLE_SUFFIXES):
-        raise UsageError(f"--csv {args.out!r}: expected a .csv or .parquet file name")
+    if args.out:
+        from treatalloc.outputs import check_file
+
+        check_file(args.out, "--csv", TABLE_SUFFIXES)
 
 
 def load(path: str) -> tuple[Any, Any]:

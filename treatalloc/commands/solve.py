@@ -37,10 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine import solve
     from formulations import load_instance
+    from formulations.atomic_write import TABLE_SUFFIXES
     from treatalloc.console import parse_key_values, stdout_to_stderr, write_table
     from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+    from treatalloc.outputs import check_file
 
     options = parse_key_values(args.option, "--option")
+    dask = args.solver == "dual" and (args.backend or options.get("backend")) == "dask"
+    if args.out and not dask:
+        check_file(args.out, "--out", TABLE_SUFFIXES)  # before any work
     if args.gap is not None:
         options["gap"] = args.gap
     if args.backend is not None:
@@ -82,6 +87,9 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
                 f"--out {args.out!r}: with --backend dask the allocation is written by the "
                 "workers as a folder of Parquet parts; give a folder name"
             )
+        from treatalloc.outputs import check_folder
+
+        check_folder(args.out, "--out")
         options["out"] = args.out
     with stdout_to_stderr():
         result = solve_dual_dask(args.path, time_limit=args.time_limit, options=options)

@@ -44,21 +44,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _targets(args: argparse.Namespace) -> dict[str, Path]:
-    from formulations.errors import UsageError
+    """The files to write, each checked writable before anything is solved."""
+    from treatalloc.outputs import check_file, check_folder
 
     out: dict[str, Path] = {}
     if args.out_dir:
-        d = Path(args.out_dir)
-        if d.exists() and not d.is_dir():
-            raise UsageError(f"--out-dir {args.out_dir!r}: exists and is not a folder")
+        d = check_folder(args.out_dir, "--out-dir")
         out = {"csv": d / "whatif.csv", "png": d / "whatif.png", "html": d / "whatif.html"}
     for kind in ("csv", "png", "html"):
         given = getattr(args, kind)
         if given:
-            path = Path(given)
-            if path.suffix.lower() != f".{kind}":
-                raise UsageError(f"--{kind} {given!r}: expected a file name ending in .{kind}")
-            out[kind] = path
+            out[kind] = check_file(given, f"--{kind}", (f".{kind}",))
     return out
 
 
