@@ -194,13 +194,23 @@ class HighsBackend:
         if rep is not None:
             report_progress(h, rep, lambda x: assignment_from_x(instance, x).astype(np.int32))
         h.setOptionValue("mip_rel_gap", float(options.get("gap", OPT_REL_GAP)))
-        h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
+        h.setOptionValue("mip_abs_gap", float(options.get("abs_gap", OPT_ABS_GAP)))
         h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
         h.setOptionValue("primal_feasibility_tolerance", MIP_FEASIBILITY_TOL)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
         if "seed" in options:
             h.setOptionValue("random_seed", int(options["seed"]))
+        if options.get("start") is not None:
+            # a feasible allocation to start from (HiGHS checks it and keeps it if it is)
+            a = np.asarray(options["start"], dtype=np.int64)
+            picked = a >= 0
+            x0 = np.zeros(sf.n_cols)
+            x0[instance.offsets[:-1][picked] + a[picked]] = 1.0
+            start = _import_highspy().HighsSolution()
+            start.col_value = x0.tolist()
+            start.value_valid = True
+            h.setSolution(start)
         with watchdog(h, Deadline.after(time_limit), active=rep is None):
             h.run()
         model_status = h.getModelStatus()

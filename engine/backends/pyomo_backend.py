@@ -7,6 +7,7 @@ Gurobi, CPLEX, SCIP, ...); for speed use ``highs``, which skips pyomo entirely.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import time
@@ -165,7 +166,12 @@ class PyomoBackend:
                                                         isolate_above=0)
 
     def __init__(self, pyomo_solver: str | None = None) -> None:
-        self.pyomo_solver = resolve_solver(pyomo_solver)
+        # a named solver is checked now; the default only once a solve needs it (importing
+        # pyomo and probing its solvers takes about a second: engine.solve constructs the
+        # backend before a time limit's clock has much left)
+        if importlib.util.find_spec("pyomo") is None:
+            raise UsageError("solver 'pyomo' needs pyomo: pip install pyomo")
+        self.pyomo_solver = None if pyomo_solver is None else resolve_solver(pyomo_solver)
 
     def solve(
         self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
@@ -173,7 +179,7 @@ class PyomoBackend:
         import pyomo.environ as pyo
 
         chosen = options.get("pyomo_solver")
-        solver_name = resolve_solver(str(chosen)) if chosen else self.pyomo_solver
+        solver_name = resolve_solver(str(chosen) if chosen else self.pyomo_solver)
         reported = f"pyomo-{solver_name}"
 
         start = time.perf_counter()

@@ -31,7 +31,7 @@ from engine.dual.backend import solve_dual_numpy
 from engine.dual.core import build_core, reduced_costs
 from engine.dual.swap import one_swap
 from engine.finalize import build_result
-from engine.result import SolveResult, Status, is_proven_optimal
+from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status, is_proven_optimal
 from engine.stopping import Deadline, interrupted
 from formulations.instance import Instance
 
@@ -40,6 +40,16 @@ CORE_MIN_SECONDS = 1.0
 #: cores of at most this many cells are solved in this process (HiGHS' set-up before its
 #: first LP, which no limit interrupts, is short there: a watchdog's cancel then stops it)
 CORE_IN_PROCESS_ROWS = ISOLATE_ROWS
+
+
+def core_start(core: Any, incumbent: np.ndarray) -> np.ndarray:
+    """The incumbent's choice of every core unit, as an assignment of the core instance."""
+    inst = core.instance
+    mine = incumbent[core.units[inst.unit_of_row]] == core.cells
+    first = np.flatnonzero(mine)
+    a = np.zeros(inst.n_units, dtype=np.int64)
+    a[inst.unit_of_row[first]] = inst.local_index[first]
+    return a
 
 
 class DualExactBackend:
@@ -133,7 +143,12 @@ class DualExactBackend:
         core_value = float(arr.value[core.units, incumbent[core.units]].sum())
         core_gap = min(1e-4, 0.5e-9 * max(1.0, abs(ub)) / max(1.0, abs(core_value)))
         detail["core_gap"] = core_gap
-        core_opts: dict[str, Any] = {"gap": core_gap}
+        # HiGHS starts from the incumbent and stops once its core bound is within the whole
+        # instance's proof of it (an absolute gap is the same on the core and the whole): on
+        # 1,000,000 users it otherwise ran 30 s to a 3e-11 gap
+        proof_gap = max(OPT_REL_GAP * max(1.0, abs(ub)), OPT_ABS_GAP)
+        core_opts: dict[str, Any] = {"gap": core_gap, "abs_gap": 0.5 * proof_gap,
+                                     "start": core_start(core, incumbent)}
         if "threads" in options:
             core_opts["threads"] = options["threads"]
         if here:
