@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.options import parse_options
 from engine.presolve import Reduction, check_coefficients, reduce_unfit
 from engine.registry import get_backend
 from engine.result import SolveResult, Status
@@ -26,8 +27,10 @@ def solve(
 ) -> SolveResult:
     """Solve an MCKP instance; nothing is written back into ``problem``.
 
-    Options that can never fit a budget are removed first (engine.presolve); a coefficient
-    the backend cannot hold is refused with a UsageError naming the row.
+    ``options`` are the backend's (its ``options_type``, engine.options): an unknown or
+    mistyped one is a UsageError naming it. Options that can never fit a budget are removed
+    first (engine.presolve); a coefficient the backend cannot hold is refused with a
+    UsageError naming the row.
 
     ``seconds`` in the result is the wall time including model building. With ``time_limit``
     the answer arrives within ``1.1 * time_limit + 1`` s of this call (engine.stopping): the
@@ -48,7 +51,7 @@ def solve(
         )
     if problem.capacities and not caps.capacities:
         raise UsageError(f"solver {solver!r} does not support per-option capacities")
-    opts = dict(options or {})
+    opts = parse_options(backend.options_type, solver, options)
     reduction = reduce_unfit(problem)
     if reduction.empty_unit >= 0 or reduction.infeasible:
         return _no_option_fits(problem, _reported(solver, opts), reduction, deadline)
@@ -80,9 +83,9 @@ def solve(
     return replace(result, seconds=time.perf_counter() - deadline.start)
 
 
-def _reported(solver: str, options: Mapping[str, Any]) -> str:
+def _reported(solver: str, options: Any) -> str:
     """The name a result carries where the engine answers without the backend."""
-    return "dual-dask" if solver == "dual" and options.get("backend") == "dask" else solver
+    return "dual-dask" if solver == "dual" and getattr(options, "backend", "") == "dask" else solver
 
 
 def _no_option_fits(problem: Instance, solver: str, reduction: Reduction,
@@ -102,7 +105,7 @@ def _no_option_fits(problem: Instance, solver: str, reduction: Reduction,
 
 
 def _solve_here(solver: str, problem: Instance, time_limit: float | None,
-                options: dict[str, Any]) -> SolveResult:
+                options: Any) -> SolveResult:
     """The backend's own solve (in a supervised child process)."""
     return get_backend(solver).solve(problem, time_limit=time_limit, options=options)
 

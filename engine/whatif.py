@@ -385,7 +385,7 @@ def solve_points(
         fast = _dual_budget_sweep()
         if fast is not None:
             limits = sweep.limits[:, 0] if instance.n_budgets == 1 else sweep.limits
-            return list(fast(instance, limits))
+            return list(fast(instance, limits, time_limit=time_limit, options=options))
     # FALLBACK (and the path of every other solver): one full solve per point. For "dual" this is
     # used only while engine.dual.sweep.budget_sweep is not installed; it gives the same answers,
     # just without reusing the hull between points.
