@@ -28,7 +28,7 @@ from formulations.cluster_program import ClusterProgram, cluster_program_from_da
 from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData
 from formulations.stochastic_problem import ScenarioSet, scenario_set
-from formulations.stochastic_programs import chance_program, plan_spend
+from formulations.stochastic_programs import PROB_SLACK, chance_program, plan_spend
 
 RESPONSES = ("point", "saa")
 
@@ -174,17 +174,23 @@ def solve_cluster_program(
     prog = chance_program(problem, sc, alpha)
     sol = solve_program(prog, solver, time_limit=time_limit)
     counts = None if sol.x is None else prog.block(sol.x, "n")
+    status: Status = sol.status
     spend: dict[str, float] = {}
     detail: dict[str, Any] = {"replicates": r, "alpha": alpha}
     mix: dict[str, float] = {}
     if counts is not None:
         sp = plan_spend(problem, counts, sc)
         spend = dict(zip(names, map(float, sp.mean(axis=0)), strict=True))
-        detail["probability_met"] = float(sc.probability[np.all(within(sp, sc.limits), 1)].sum())
+        met = float(sc.probability[np.all(within(sp, sc.limits), 1)].sum())
+        detail["probability_met"] = met
+        if met < 1.0 - alpha - PROB_SLACK and status in ("optimal", "feasible", "time_limit"):
+            detail["message"] = (f"the plan meets the budgets in replicates of weight {met:.6g} "
+                                 f"< 1 - alpha = {1.0 - alpha:.6g}")
+            status = "error"
         tot = counts.sum(axis=0) / max(counts.sum(), 1)
         mix = {str(o): float(v) for o, v in zip(program.options, tot, strict=True)}
     return ClusterPlan(
-        status=sol.status, solver=sol.solver, objective=sol.objective, bound=sol.bound,
+        status=status, solver=sol.solver, objective=sol.objective, bound=sol.bound,
         counts=counts, limits=dict(zip(names, map(float, lim), strict=True)), spend=spend,
         lam={}, mix=mix, seconds=time.perf_counter() - t0, response=response, detail=detail,
         **base,
