@@ -16,11 +16,12 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from engine.options import Options
 from engine.result import Status
 from engine.stochastic.milp import solve_program
 from engine.stochastic.plans import PerScenarioPlan, per_scenario, solve_at, within
@@ -31,6 +32,18 @@ from formulations.stochastic_problem import ScenarioSet, scenario_set
 from formulations.stochastic_programs import PROB_SLACK, chance_program, plan_spend
 
 RESPONSES = ("point", "saa")
+#: the exact solvers of a cluster program's count programs
+CLUSTER_SOLVERS = ("highs", "ortools")
+
+
+@dataclass(frozen=True)
+class ClusterOptions(Options):
+    """Options of a cluster program's solve through ``engine.solve``: ``response`` ("point":
+    the point estimates; "saa": the bootstrap replicates) and ``alpha`` (saa: the weight of
+    replicates whose budget may break)."""
+
+    response: Literal["point", "saa"] = "point"
+    alpha: float = 0.0
 
 
 # --- clustering ---------------------------------------------------------------------------------
@@ -110,6 +123,18 @@ class ClusterPlan:
         if self.objective is None or self.bound is None:
             return None
         return (self.bound - self.objective) / max(1.0, abs(self.bound))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the keys of SolveResult.to_dict where they apply)."""
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {"status": self.status, "objective": num(self.objective),
+                "bound": num(self.bound), "gap": num(self.gap),
+                "seconds": round(self.seconds, 6), "solver": self.solver,
+                "usage": self.spend, "limits": self.limits, "multipliers": self.lam,
+                "mix": self.mix, "response": self.response,
+                "message": str(self.detail.get("message", ""))}
 
     def shares(self) -> pd.DataFrame:
         """cluster, option, count, share (of the cluster's units): the deployable table."""
