@@ -68,7 +68,7 @@ def main() -> None:
     if a.case == "one":
         run(a.users or 10_000_000, 5, 1, a.repeats, {})
     else:
-        run(a.users or 1_000_000, 8, 3, a.repeats, {"tol": 1e-6})
+        run(a.users or 1_000_000, 8, 3, a.repeats, {"gap": 1e-6})
 
 
 if __name__ == "__main__":

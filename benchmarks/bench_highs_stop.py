@@ -35,7 +35,7 @@ if mode == "supervised":
 else:
     from engine.backends.highs import make_highs
     from formulations.standard_form import compile_standard_form
-    h = make_highs(compile_standard_form(inst), integer=True, options={})
+    h = make_highs(compile_standard_form(inst), integer=True)
     for k, v in (("mip_rel_gap", 1e-9), ("mip_feasibility_tolerance", 1e-9),
                  ("primal_feasibility_tolerance", 1e-9), ("time_limit", limit)):
         h.setOptionValue(k, v)

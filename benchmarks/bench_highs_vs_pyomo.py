@@ -45,7 +45,7 @@ class Run:
 
 def highs_build_seconds(instance: Instance) -> float:
     start = time.perf_counter()
-    make_highs(compile_standard_form(instance), integer=True, options={})
+    make_highs(compile_standard_form(instance), integer=True)
     return time.perf_counter() - start
 
 

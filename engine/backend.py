@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -42,7 +41,9 @@ class Backend(Protocol):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    options_type: ClassVar[type[Any]]
+    """The frozen dataclass of the options it reads (engine.options); engine.solve fills it."""
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: Any
     ) -> SolveResult: ...

@@ -16,11 +16,12 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from engine.options import Options
 from engine.result import Status
 from engine.stochastic.milp import solve_program
 from engine.stochastic.plans import PerScenarioPlan, per_scenario, solve_at, within
@@ -28,9 +29,21 @@ from formulations.cluster_program import ClusterProgram, cluster_program_from_da
 from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData
 from formulations.stochastic_problem import ScenarioSet, scenario_set
-from formulations.stochastic_programs import chance_program, plan_spend
+from formulations.stochastic_programs import PROB_SLACK, chance_program, plan_spend
 
 RESPONSES = ("point", "saa")
+#: the exact solvers of a cluster program's count programs
+CLUSTER_SOLVERS = ("highs", "ortools")
+
+
+@dataclass(frozen=True)
+class ClusterOptions(Options):
+    """Options of a cluster program's solve through ``engine.solve``: ``response`` ("point":
+    the point estimates; "saa": the bootstrap replicates) and ``alpha`` (saa: the weight of
+    replicates whose budget may break)."""
+
+    response: Literal["point", "saa"] = "point"
+    alpha: float = 0.0
 
 
 # --- clustering ---------------------------------------------------------------------------------
@@ -111,6 +124,18 @@ class ClusterPlan:
             return None
         return (self.bound - self.objective) / max(1.0, abs(self.bound))
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the keys of SolveResult.to_dict where they apply)."""
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {"status": self.status, "objective": num(self.objective),
+                "bound": num(self.bound), "gap": num(self.gap),
+                "seconds": round(self.seconds, 6), "solver": self.solver,
+                "usage": self.spend, "limits": self.limits, "multipliers": self.lam,
+                "mix": self.mix, "response": self.response,
+                "message": str(self.detail.get("message", ""))}
+
     def shares(self) -> pd.DataFrame:
         """cluster, option, count, share (of the cluster's units): the deployable table."""
         if self.counts is None:
@@ -174,17 +199,23 @@ def solve_cluster_program(
     prog = chance_program(problem, sc, alpha)
     sol = solve_program(prog, solver, time_limit=time_limit)
     counts = None if sol.x is None else prog.block(sol.x, "n")
+    status: Status = sol.status
     spend: dict[str, float] = {}
     detail: dict[str, Any] = {"replicates": r, "alpha": alpha}
     mix: dict[str, float] = {}
     if counts is not None:
         sp = plan_spend(problem, counts, sc)
         spend = dict(zip(names, map(float, sp.mean(axis=0)), strict=True))
-        detail["probability_met"] = float(sc.probability[np.all(within(sp, sc.limits), 1)].sum())
+        met = float(sc.probability[np.all(within(sp, sc.limits), 1)].sum())
+        detail["probability_met"] = met
+        if met < 1.0 - alpha - PROB_SLACK and status in ("optimal", "feasible", "time_limit"):
+            detail["message"] = (f"the plan meets the budgets in replicates of weight {met:.6g} "
+                                 f"< 1 - alpha = {1.0 - alpha:.6g}")
+            status = "error"
         tot = counts.sum(axis=0) / max(counts.sum(), 1)
         mix = {str(o): float(v) for o, v in zip(program.options, tot, strict=True)}
     return ClusterPlan(
-        status=sol.status, solver=sol.solver, objective=sol.objective, bound=sol.bound,
+        status=status, solver=sol.solver, objective=sol.objective, bound=sol.bound,
         counts=counts, limits=dict(zip(names, map(float, lim), strict=True)), spend=spend,
         lam={}, mix=mix, seconds=time.perf_counter() - t0, response=response, detail=detail,
         **base,

@@ -5,29 +5,48 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from engine.options import parse_options
 from engine.presolve import Reduction, check_coefficients, reduce_unfit
 from engine.registry import get_backend
 from engine.result import SolveResult, Status
 from engine.stopping import INTERRUPTED, Deadline, interrupted, supervised
+from formulations.cluster_program import ClusterProgram
 from formulations.errors import UsageError
 from formulations.instance import Instance
 
+if TYPE_CHECKING:
+    from engine.clusters import ClusterPlan
+
+
+@overload
+def solve(problem: Instance, solver: str = ..., *, time_limit: float | None = ...,
+          options: Mapping[str, Any] | None = ...) -> SolveResult: ...
+@overload
+def solve(problem: ClusterProgram, solver: str = ..., *, time_limit: float | None = ...,
+          options: Mapping[str, Any] | None = ...) -> ClusterPlan: ...
+
 
 def solve(
-    problem: Instance,
+    problem: Instance | ClusterProgram,
     solver: str = "highs",
     *,
     time_limit: float | None = None,
     options: Mapping[str, Any] | None = None,
-) -> SolveResult:
-    """Solve an MCKP instance; nothing is written back into ``problem``.
+) -> SolveResult | ClusterPlan:
+    """Solve an MCKP instance or a cluster program; nothing is written back into ``problem``.
 
-    Options that can never fit a budget are removed first (engine.presolve); a coefficient
-    the backend cannot hold is refused with a UsageError naming the row.
+    A cluster program (formulations.cluster_program) is solved exactly at its limits with
+    ``solver`` "highs" or "ortools" and options engine.clusters.ClusterOptions; the answer is
+    an engine.clusters.ClusterPlan (counts per cluster and option), under the same contract.
+
+    ``options`` are the backend's (its ``options_type``, engine.options): an unknown or
+    mistyped one is a UsageError naming it. Options that can never fit a budget are removed
+    first (engine.presolve); a coefficient the backend cannot hold is refused with a
+    UsageError naming the row.
 
     ``seconds`` in the result is the wall time including model building. With ``time_limit``
     the answer arrives within ``1.1 * time_limit + 1`` s of this call (engine.stopping): the
@@ -35,8 +54,11 @@ def solve(
     more rows than their ``capabilities.isolate_above``, as they do without a limit when the
     CLI has turned supervision on (so that Ctrl-C can stop them).
     """
+    if isinstance(problem, ClusterProgram):
+        return _solve_clusters(problem, solver, time_limit, options)
     if not isinstance(problem, Instance):
-        raise UsageError(f"problem: expected a formulations.Instance, got {type(problem).__name__}")
+        raise UsageError(f"problem: expected a formulations.Instance or ClusterProgram, got "
+                         f"{type(problem).__name__}")
     if time_limit is not None and not time_limit > 0:
         raise UsageError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
     deadline = Deadline.after(time_limit)
@@ -48,7 +70,7 @@ def solve(
         )
     if problem.capacities and not caps.capacities:
         raise UsageError(f"solver {solver!r} does not support per-option capacities")
-    opts = dict(options or {})
+    opts = parse_options(backend.options_type, solver, options)
     reduction = reduce_unfit(problem)
     if reduction.empty_unit >= 0 or reduction.infeasible:
         return _no_option_fits(problem, _reported(solver, opts), reduction, deadline)
@@ -80,9 +102,23 @@ def solve(
     return replace(result, seconds=time.perf_counter() - deadline.start)
 
 
-def _reported(solver: str, options: Mapping[str, Any]) -> str:
+def _solve_clusters(program: ClusterProgram, solver: str, time_limit: float | None,
+                    options: Mapping[str, Any] | None) -> ClusterPlan:
+    from engine.clusters import CLUSTER_SOLVERS, ClusterOptions, solve_cluster_program
+
+    if time_limit is not None and not time_limit > 0:
+        raise UsageError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
+    if solver not in CLUSTER_SOLVERS:
+        raise UsageError(f"solver: a cluster program is solved exactly with one of "
+                         f"{list(CLUSTER_SOLVERS)}, got {solver!r}")
+    opts = parse_options(ClusterOptions, solver, options)
+    return solve_cluster_program(program, solver=solver, response=opts.response,
+                                 alpha=opts.alpha, time_limit=time_limit)
+
+
+def _reported(solver: str, options: Any) -> str:
     """The name a result carries where the engine answers without the backend."""
-    return "dual-dask" if solver == "dual" and options.get("backend") == "dask" else solver
+    return "dual-dask" if solver == "dual" and getattr(options, "backend", "") == "dask" else solver
 
 
 def _no_option_fits(problem: Instance, solver: str, reduction: Reduction,
@@ -102,7 +138,7 @@ def _no_option_fits(problem: Instance, solver: str, reduction: Reduction,
 
 
 def _solve_here(solver: str, problem: Instance, time_limit: float | None,
-                options: dict[str, Any]) -> SolveResult:
+                options: Any) -> SolveResult:
     """The backend's own solve (in a supervised child process)."""
     return get_backend(solver).solve(problem, time_limit=time_limit, options=options)
 

@@ -34,7 +34,7 @@ from engine.stopping import interrupted
 from formulations.assignment import check_assignment, evaluate
 from formulations.errors import TreatallocError, UsageError
 from formulations.instance import Instance
-from formulations.instance_file import load_instance
+from formulations.problem_file import load_problem
 
 HeuristicFn = Callable[[Instance], Any]
 ReferenceKind = Literal["optimum", "recorded", "bound", "none", "infeasible"]
@@ -453,7 +453,11 @@ def validate(
         for f in files:
             if interrupted():
                 break
-            instance = load_instance(f)
+            loaded = load_problem(f)
+            if not isinstance(loaded, Instance):
+                raise UsageError(f"validate: {str(f)!r} is a cluster program; heuristics are "
+                                 "validated on allocation instances (kind = 'mckp')")
+            instance = loaded
             rows.extend(
                 validate_instance(
                     instance, resolved, path=str(f), exact=exact, time_limit=time_limit,

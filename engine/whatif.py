@@ -6,10 +6,11 @@ the relaxation as a function of the budget), the marginal value of one more unit
 (lambda), the spend of each budget and the treatment mix (share of units per option).
 
 The points are either fractions that scale every budget of the instance together
-(``parse_scale_range("0.5:1.5:11")``) or absolute limits of one budget
-(``parse_budget_values("cash=100,200")``). ``scaled_instance`` applies ``--cost-scale`` and
-``--value-scale`` factors before the sweep. Everything is validated before anything is solved, so a
-bad input raises :class:`UsageError` and the caller writes nothing.
+(:func:`scale_sweep`) or absolute limits of one budget (:func:`value_sweep`), or the budget
+scenarios (:func:`scenario_sweep`); ``scaled_instance`` applies per-option cost and value factors
+before the sweep. The engine takes typed values (the CLI parses ``START:STOP:COUNT`` and
+``NAME=V1,...``: treatalloc/sweep_args.py); everything is validated before anything is solved,
+so a bad input raises :class:`UsageError` and the caller writes nothing.
 """
 
 from __future__ import annotations
@@ -38,84 +39,6 @@ PROB_TOL = 1e-9
 #: the LP relaxation is solved with HiGHS per point only up to this many rows (where the exact LP
 #: frontier of the dual engine does not apply); above it lp_value is NaN
 LP_MAX_ROWS = 200_000
-
-
-# --- parsing the sweep ------------------------------------------------------------------------
-def _finite(text: str, what: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise UsageError(f"{what}: expected a number, got {text!r}") from None
-    if not math.isfinite(x):
-        raise UsageError(f"{what}: expected a finite number, got {text!r}")
-    return x
-
-
-def parse_scale_range(text: str) -> np.ndarray:
-    """``"START:STOP:COUNT"`` -> COUNT evenly spaced budget fractions from START to STOP.
-
-    START and STOP are fractions of the instance's budgets (1.0 = the limits in the file); both
-    must be > 0, START <= STOP, COUNT an integer >= 1 (COUNT = 1 needs START == STOP).
-    """
-    what = f"--budgets {text!r}"
-    parts = text.split(":")
-    if len(parts) != 3:
-        raise UsageError(f"{what}: expected START:STOP:COUNT, e.g. 0.5:1.5:11")
-    start = _finite(parts[0], f"{what}: START")
-    stop = _finite(parts[1], f"{what}: STOP")
-    try:
-        count = int(parts[2])
-    except ValueError:
-        raise UsageError(f"{what}: COUNT: expected an integer >= 1, got {parts[2]!r}") from None
-    if start <= 0 or stop <= 0:
-        raise UsageError(
-            f"{what}: budget fractions must be > 0 (a zero or negative budget is not a plan); "
-            f"got START={start:g}, STOP={stop:g}"
-        )
-    if start > stop:
-        raise UsageError(f"{what}: expected START <= STOP, got {start:g} > {stop:g}")
-    if count < 1 or count > MAX_POINTS:
-        raise UsageError(f"{what}: COUNT: expected an integer from 1 to {MAX_POINTS}, got {count}")
-    if count == 1 and start != stop:
-        raise UsageError(f"{what}: one point (COUNT=1) needs START == STOP")
-    if count > 1 and start == stop:
-        raise UsageError(f"{what}: START == STOP with COUNT={count} repeats one point")
-    return np.linspace(start, stop, count)
-
-
-def parse_budget_values(text: str) -> tuple[str, np.ndarray]:
-    """``"NAME=V1,V2,..."`` -> (budget name, sorted absolute limits, all > 0, no repeats)."""
-    what = f"--budget {text!r}"
-    name, sep, raw = text.partition("=")
-    name = name.strip()
-    if not sep or not name or not raw.strip():
-        raise UsageError(f"{what}: expected NAME=V1,V2,... e.g. cash=100,150,200")
-    values = np.array([_finite(v.strip(), f"{what}: value") for v in raw.split(",")])
-    bad = values[values <= 0]
-    if bad.size:
-        raise UsageError(f"{what}: budget limits must be > 0, got {bad[0]:g}")
-    if values.size > MAX_POINTS:
-        raise UsageError(f"{what}: at most {MAX_POINTS} values, got {values.size}")
-    values = np.sort(values)
-    if np.any(np.diff(values) == 0):
-        raise UsageError(f"{what}: a value is given twice")
-    return name, values
-
-
-def parse_factors(items: Sequence[str] | None, what: str) -> dict[str, float]:
-    """``["coupon_1=1.2", ...]`` -> ``{"coupon_1": 1.2}``; finite factors >= 0, each option once."""
-    out: dict[str, float] = {}
-    for item in items or ():
-        option, sep, raw = item.rpartition("=")
-        if not sep or not option:
-            raise UsageError(f"{what} {item!r}: expected OPTION=FACTOR, e.g. coupon_1=1.2")
-        factor = _finite(raw, f"{what} {item!r}: FACTOR")
-        if factor < 0:
-            raise UsageError(f"{what} {item!r}: FACTOR must be >= 0, got {factor:g}")
-        if option in out:
-            raise UsageError(f"{what}: option {option!r} is given twice")
-        out[option] = factor
-    return out
 
 
 # --- the points --------------------------------------------------------------------------------
@@ -159,23 +82,24 @@ def budgets_of(problem: Any) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(problem.budget_names), np.asarray(base, dtype=np.float64)
 
 
-def scale_sweep(problem: Any, fractions: np.ndarray) -> Sweep:
+def scale_sweep(problem: Any, fractions: np.ndarray, *, what: str = "fractions") -> Sweep:
     """Every budget scaled together: limits[p] = fractions[p] * the problem's limits.
 
     ``problem`` is an Instance or a grouped (cluster) problem: anything with ``budget_names``
-    and ``limits`` (or ``base_limits``).
+    and ``limits`` (or ``base_limits``). ``what`` names the fractions in error messages (the
+    CLI passes its flag).
     """
     fractions = np.asarray(fractions, dtype=np.float64)
     budget_names, base = budgets_of(problem)
     if not budget_names:
-        raise UsageError("--budgets: the instance has no budget to scale")
+        raise UsageError(f"{what}: the instance has no budget to scale")
     if np.any(fractions <= 0) or not np.all(np.isfinite(fractions)):
-        raise UsageError("--budgets: budget fractions must be finite and > 0")
+        raise UsageError(f"{what}: budget fractions must be finite and > 0")
     if np.any(base <= 0):
         names = [n for n, b in zip(budget_names, base, strict=True) if b <= 0]
         raise UsageError(
-            f"--budgets: cannot scale budget(s) {names} whose limit is <= 0; "
-            "use --budget NAME=V1,V2,... with absolute values"
+            f"{what}: cannot scale budget(s) {names} whose limit is <= 0; sweep absolute "
+            "limits of one budget instead (value_sweep)"
         )
     return Sweep(
         kind="scale",
@@ -185,20 +109,20 @@ def scale_sweep(problem: Any, fractions: np.ndarray) -> Sweep:
     )
 
 
-def value_sweep(problem: Any, name: str, values: np.ndarray) -> Sweep:
+def value_sweep(problem: Any, name: str, values: np.ndarray, *, what: str = "budget") -> Sweep:
     """One budget at absolute limits; the others keep their limits."""
     names, base = budgets_of(problem)
     if name not in names:
-        raise UsageError(f"--budget: unknown budget {name!r}; the instance has {list(names)}")
+        raise UsageError(f"{what}: unknown budget {name!r}; the instance has {list(names)}")
     values = np.asarray(values, dtype=np.float64)
     if np.any(values <= 0) or not np.all(np.isfinite(values)):
-        raise UsageError(f"--budget {name}: limits must be finite and > 0")
+        raise UsageError(f"{what} {name}: limits must be finite and > 0")
     limits = np.repeat(base[None, :], values.size, axis=0)
     limits[:, names.index(name)] = values
     return Sweep(kind="budget", limits=limits, axis=values, budget_names=names, budget=name)
 
 
-def scenario_sweep(problem: Any, scenarios: Sequence[Any]) -> Sweep:
+def scenario_sweep(problem: Any, scenarios: Sequence[Any], *, what: str = "scenarios") -> Sweep:
     """The points are the budget scenarios themselves (sorted by limit), with their probabilities.
 
     Only for scenarios that vary one budget (then the axis is that budget's limit); the expected
@@ -206,26 +130,26 @@ def scenario_sweep(problem: Any, scenarios: Sequence[Any]) -> Sweep:
     """
     names, base = budgets_of(problem)
     if not scenarios:
-        raise UsageError("--scenarios: the instance has no budget scenarios "
+        raise UsageError(f"{what}: the instance has no budget scenarios "
                          "(add [[scenarios]] or a budget distribution to its manifest)")
     check_scenarios(problem, scenarios)
     varied = sorted({n for s in scenarios for n in s.limits})
     unknown = sorted(set(varied) - set(names))
     if unknown:
         raise UsageError(
-            f"--scenarios: unknown budget(s) {unknown}; the instance has {list(names)}"
+            f"{what}: unknown budget(s) {unknown}; the instance has {list(names)}"
         )
     if len(varied) != 1:
         raise UsageError(
-            f"--scenarios: the scenarios vary {len(varied)} budgets {varied}; a sweep over them "
-            "needs exactly one (use --budget NAME=V1,V2,... for one budget at a time)"
+            f"{what}: the scenarios vary {len(varied)} budgets {varied}; a sweep over them "
+            "needs exactly one (sweep one budget at a time instead)"
         )
     name = varied[0]
     k = names.index(name)
     values = np.array([float(s.limits.get(name, base[k])) for s in scenarios])
     probs = np.array([float(s.probability) for s in scenarios])
     if np.any(values <= 0) or not np.all(np.isfinite(values)):
-        raise UsageError(f"--scenarios: budget {name!r} has a scenario limit <= 0")
+        raise UsageError(f"{what}: budget {name!r} has a scenario limit <= 0")
     order = np.argsort(values, kind="stable")
     limits = np.repeat(base[None, :], values.size, axis=0)
     limits[:, k] = values[order]
@@ -260,8 +184,8 @@ def scaled_instance(
     value by ``value_scale[o]``, for every unit that has option o. Budgets, capacities and
     scenarios are unchanged. Factors must be finite and >= 0; unknown options are an error.
     """
-    costs_f = option_factors(instance.option_labels, cost_scale, "--cost-scale")
-    value_f = option_factors(instance.option_labels, value_scale, "--value-scale")
+    costs_f = option_factors(instance.option_labels, cost_scale, "cost_scale")
+    value_f = option_factors(instance.option_labels, value_scale, "value_scale")
     if not costs_f and not value_f:
         return instance
     n_labels = len(instance.option_labels)
@@ -338,15 +262,12 @@ class Frontier:
 def lp_frontier(instance: Instance) -> Frontier | None:
     """The exact LP frontier of a one-budget instance from the dual engine's hull, or None.
 
-    None where it does not apply (several budgets, capacities) or where the dual engine's
-    ``engine.dual.sweep`` is not installed.
+    None where it does not apply (several budgets, capacities).
     """
     if instance.n_budgets != 1 or instance.capacities:
         return None
-    try:
-        from engine.dual import sweep as dual_sweep
-    except ImportError:
-        return None
+    from engine.dual import sweep as dual_sweep
+
     raw = dual_sweep.lp_frontier(instance)
     return _as_frontier(raw)
 
@@ -373,8 +294,8 @@ def solve_points(
 ) -> list[SolveResult]:
     """One SolveResult per point of ``sweep``.
 
-    With ``solver="dual"`` and the dual engine's ``budget_sweep`` installed, the hull is built once
-    and reused for every point; any other solver is called once per point.
+    With ``solver="dual"`` the hull is built once and reused for every point
+    (engine.dual.sweep.budget_sweep); any other solver is called once per point.
     """
     if sweep.limits.shape[1] != instance.n_budgets:
         raise UsageError(
@@ -382,13 +303,10 @@ def solve_points(
             f"got {sweep.limits.shape[1]}"
         )
     if solver in DUAL_SOLVERS:
-        fast = _dual_budget_sweep()
-        if fast is not None:
-            limits = sweep.limits[:, 0] if instance.n_budgets == 1 else sweep.limits
-            return list(fast(instance, limits))
-    # FALLBACK (and the path of every other solver): one full solve per point. For "dual" this is
-    # used only while engine.dual.sweep.budget_sweep is not installed; it gives the same answers,
-    # just without reusing the hull between points.
+        from engine.dual.sweep import budget_sweep
+
+        limits = sweep.limits[:, 0] if instance.n_budgets == 1 else sweep.limits
+        return list(budget_sweep(instance, limits, time_limit=time_limit, options=options))
     from engine.solve import solve
 
     opts = dict(options or {})
@@ -399,14 +317,6 @@ def solve_points(
         out.append(solve(instance.with_limits(row.tolist()), solver, time_limit=time_limit,
                          options=opts))
     return out
-
-
-def _dual_budget_sweep() -> Any:
-    try:
-        from engine.dual import sweep as dual_sweep
-    except ImportError:
-        return None
-    return getattr(dual_sweep, "budget_sweep", None)
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -531,8 +441,6 @@ def whatif(
     )
     frontier = lp_frontier(inst) if one_budget and (curve or not own_lp) else None
     notes: list[str] = []
-    if frontier is None and one_budget and not own_lp:
-        notes.append("LP frontier unavailable (engine.dual.sweep not installed)")
     if own_lp:
         lp = np.array([_num(r.detail["lp_value"]) for r in results])
         lp = np.where(np.array([r.status == "infeasible" for r in results]), np.nan, lp)

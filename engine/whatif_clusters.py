@@ -30,8 +30,8 @@ from engine.whatif import (
 from formulations.errors import UsageError
 from formulations.stochastic_problem import GroupedProblem
 
-#: ``--solver`` names accepted for cluster programs -> the exact solver that runs
-CLUSTER_SOLVERS: dict[str, str] = {"highs": "highs", "dual": "highs", "ortools": "ortools"}
+#: the exact solvers of a cluster program's count program
+CLUSTER_SOLVERS = ("highs", "ortools")
 
 
 def scaled_problem(
@@ -41,8 +41,8 @@ def scaled_problem(
 ) -> GroupedProblem:
     """Option o's per-unit cost in every budget times ``cost_scale[o]``, its value times
     ``value_scale[o]``, in every cluster and every response replicate."""
-    costs_f = option_factors(problem.option_labels, cost_scale, "--cost-scale")
-    value_f = option_factors(problem.option_labels, value_scale, "--value-scale")
+    costs_f = option_factors(problem.option_labels, cost_scale, "cost_scale")
+    value_f = option_factors(problem.option_labels, value_scale, "value_scale")
     if not costs_f and not value_f:
         return problem
     cm = np.ones(problem.n_options)
@@ -52,15 +52,6 @@ def scaled_problem(
     for j, f in value_f.items():
         vm[j] = f
     return replace(problem, value=problem.value * vm, costs=problem.costs * cm)
-
-
-def cluster_solver(solver: str) -> str:
-    if solver not in CLUSTER_SOLVERS:
-        raise UsageError(
-            f"--solver {solver!r}: a cluster program is solved exactly with one of "
-            f"{sorted(CLUSTER_SOLVERS)} ('dual' means highs here)"
-        )
-    return CLUSTER_SOLVERS[solver]
 
 
 def whatif_clusters(
@@ -79,7 +70,10 @@ def whatif_clusters(
     from formulations.stochastic_programs import deterministic_program
 
     check_scenarios(problem, scenarios)
-    exact = cluster_solver(solver)
+    if solver not in CLUSTER_SOLVERS:
+        raise UsageError(f"solver: a cluster program is solved exactly with one of "
+                         f"{list(CLUSTER_SOLVERS)}, got {solver!r}")
+    exact = solver
     prob = scaled_problem(problem, cost_scale, value_scale).mean_response()
     if sweep.budget_names != prob.budget_names:
         raise UsageError(

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
+from formulations.assignment import FEAS_TOL
 from formulations.errors import UsageError
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 
@@ -88,6 +89,50 @@ class LinearProgram:
 
     def objective(self, x: np.ndarray) -> float:
         return float(self.c @ x + self.constant)
+
+    def violations(self, x: np.ndarray, *, tolerance: float = 1e-9) -> list[str]:
+        """How ``x`` breaks the program, empty where it does not.
+
+        Budget rows (block "budget") are held to the one definition of "within budget"
+        (formulations.assignment: 1e-12 relative to max(1, |limit|)) beyond the rounding of the
+        row's own sum; the other rows and the bounds of continuous columns to ``tolerance``
+        (the solver's feasibility tolerance) relative to max(1, |bound|); integer columns must
+        be integers within their bounds.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        out: list[str] = []
+        ints = self.integer
+        if np.any(x[ints] != np.round(x[ints])):
+            out.append("an integer column is fractional")
+        lo_tol = tolerance * np.maximum(1.0, np.abs(np.where(np.isfinite(self.col_lower),
+                                                             self.col_lower, 0.0)))
+        up_tol = tolerance * np.maximum(1.0, np.abs(np.where(np.isfinite(self.col_upper),
+                                                             self.col_upper, 0.0)))
+        lo_tol[ints] = 0.0
+        up_tol[ints] = 0.0
+        bad = np.flatnonzero((x < self.col_lower - lo_tol) | (x > self.col_upper + up_tol))
+        if bad.size:
+            out.append(f"column {int(bad[0])} is {x[bad[0]]!r}, outside "
+                       f"[{self.col_lower[bad[0]]!r}, {self.col_upper[bad[0]]!r}]")
+        act = self.A @ x
+        noise = 4 * np.finfo(np.float64).eps * (abs(self.A) @ np.abs(x))
+        up = np.where(np.isfinite(self.row_upper), self.row_upper, 0.0)
+        lo = np.where(np.isfinite(self.row_lower), self.row_lower, 0.0)
+        rel = np.full(self.n_rows, tolerance)
+        a, b = self.row_blocks.get("budget", (0, 0))
+        rel[a:b] = FEAS_TOL
+        over = np.isfinite(self.row_upper) & (act > up + rel * np.maximum(1.0, np.abs(up)) + noise)
+        under = np.isfinite(self.row_lower) & (act < lo - rel * np.maximum(1.0, np.abs(lo))
+                                               - noise)
+        for kind, mask in (("above its upper", over), ("below its lower", under)):
+            rows = np.flatnonzero(mask)
+            if rows.size:
+                r = int(rows[0])
+                block = next((n for n, (s0, s1) in self.row_blocks.items() if s0 <= r < s1), "?")
+                bound = up[r] if kind.startswith("above") else lo[r]
+                out.append(f"row {r} (block {block!r}) is {act[r]!r}, {kind} bound {bound!r}"
+                           + (f" ({rows.size} rows)" if rows.size > 1 else ""))
+        return out
 
     def relaxed(self) -> LinearProgram:
         """The LP relaxation (same arrays, no integrality)."""

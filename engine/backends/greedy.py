@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from engine.backend import Capabilities
 from engine.finalize import build_result
+from engine.options import Options
 from engine.repair import cheapest, fill, repair
 from engine.result import SolveResult
 from formulations.assignment import evaluate
@@ -32,10 +32,11 @@ class GreedyBackend:
     """
 
     name: ClassVar[str] = "greedy"
+    options_type: ClassVar[type[Options]] = Options
     capabilities: ClassVar[Capabilities] = Capabilities(exact=False)
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: Options
     ) -> SolveResult:
         a = greedy_assignment(instance)
         if evaluate(instance, a).feasible:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,6 +15,7 @@ from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
 from engine.isolate import Reporter, reporter
+from engine.options import Options, positive
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from engine.stopping import Deadline, interrupted
 from formulations.errors import UsageError
@@ -53,15 +54,32 @@ def _import_highspy() -> Any:
     return highspy
 
 
-def make_highs(sf: StandardForm, *, integer: bool, options: Mapping[str, Any],
+@dataclass(frozen=True)
+class HighsOptions(Options):
+    """Options of the ``highs`` backend.
+
+    ``log``: HiGHS' log on stderr; ``threads``; ``gap``: the relative MIP gap it may stop at
+    (default the project's 1e-9; a looser one gives ``feasible`` unless the proof reaches
+    1e-9); ``abs_gap``: the absolute one (default 1e-6); ``seed``; ``start``: a feasible
+    assignment to start from.
+    """
+
+    log: bool = False
+    threads: int | None = None
+    gap: float = OPT_REL_GAP
+    abs_gap: float = OPT_ABS_GAP
+    seed: int | None = None
+    start: Any = None
+
+
+def make_highs(sf: StandardForm, *, integer: bool, log: bool = False, threads: int | None = None,
                rows: tuple[Any, np.ndarray] | None = None) -> Any:
     """A Highs object loaded with the standard form (maximisation); ``rows`` = (A, row_upper)
     replaces the standard form's matrix and row upper bounds (engine.backends.tolerances)."""
     highspy = _import_highspy()
     h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.get("log", False)))
-    h.setOptionValue("log_to_console", bool(options.get("log", False)))
-    threads = options.get("threads")
+    h.setOptionValue("output_flag", log)
+    h.setOptionValue("log_to_console", log)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     A, upper = (sf.A, sf.row_upper) if rows is None else rows
@@ -156,7 +174,7 @@ class LPRelaxation:
 def solve_lp_relaxation(instance: Instance, *, time_limit: float | None = None) -> LPRelaxation:
     """The LP relaxation with HiGHS on the budgets as written (its optimum bounds the MIP)."""
     sf = compile_standard_form(instance)
-    h = make_highs(sf, integer=False, options={})
+    h = make_highs(sf, integer=False)
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     h.setOptionValue("dual_feasibility_tolerance", 1e-9)
     if time_limit is not None:
@@ -180,27 +198,39 @@ class HighsBackend:
     """
 
     name: ClassVar[str] = "highs"
+    options_type: ClassVar[type[HighsOptions]] = HighsOptions
     capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
                                                         isolate_above=ISOLATE_ROWS)
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: HighsOptions
     ) -> SolveResult:
+        positive(self.name, gap=options.gap, abs_gap=options.abs_gap, threads=options.threads)
         sf = compile_standard_form(instance)
         rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks,
                            abs_tol=MIP_FEASIBILITY_TOL)
-        h = make_highs(sf, integer=True, options=options, rows=rows)
+        h = make_highs(sf, integer=True, log=options.log, threads=options.threads, rows=rows)
         rep = reporter()
         if rep is not None:
             report_progress(h, rep, lambda x: assignment_from_x(instance, x).astype(np.int32))
-        h.setOptionValue("mip_rel_gap", float(options.get("gap", OPT_REL_GAP)))
-        h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
+        h.setOptionValue("mip_rel_gap", options.gap)
+        h.setOptionValue("mip_abs_gap", options.abs_gap)
         h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
         h.setOptionValue("primal_feasibility_tolerance", MIP_FEASIBILITY_TOL)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
-        if "seed" in options:
-            h.setOptionValue("random_seed", int(options["seed"]))
+        if options.seed is not None:
+            h.setOptionValue("random_seed", options.seed)
+        if options.start is not None:
+            # a feasible allocation to start from (HiGHS checks it and keeps it if it is)
+            a = np.asarray(options.start, dtype=np.int64)
+            picked = a >= 0
+            x0 = np.zeros(sf.n_cols)
+            x0[instance.offsets[:-1][picked] + a[picked]] = 1.0
+            start = _import_highspy().HighsSolution()
+            start.col_value = x0.tolist()
+            start.value_valid = True
+            h.setSolution(start)
         with watchdog(h, Deadline.after(time_limit), active=rep is None):
             h.run()
         model_status = h.getModelStatus()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from engine.backend import ISOLATE_ROWS, Capabilities
 from engine.finalize import build_result
+from engine.options import Options, positive
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.assignment import target_limits
 from formulations.errors import UsageError
@@ -133,6 +133,18 @@ def _import_cp_model() -> Any:
     return cp_model
 
 
+@dataclass(frozen=True)
+class CpSatOptions(Options):
+    """Options of ``ortools-cpsat``: ``workers`` (CP-SAT's num_workers; ``threads`` is the
+    same), ``seed``, ``log`` (the search log on stderr), ``gap`` (relative, default 1e-9)."""
+
+    workers: int | None = None
+    threads: int | None = None
+    seed: int | None = None
+    log: bool = False
+    gap: float = OPT_REL_GAP
+
+
 class CpSatBackend:
     """Exact CP-SAT on integral (or exactly power-of-ten scalable) data.
 
@@ -141,6 +153,7 @@ class CpSatBackend:
     """
 
     name: ClassVar[str] = "ortools-cpsat"
+    options_type: ClassVar[type[CpSatOptions]] = CpSatOptions
     capabilities: ClassVar[Capabilities] = Capabilities(integral_data_only=True,
                                                    isolate_above=ISOLATE_ROWS)
 
@@ -148,8 +161,9 @@ class CpSatBackend:
         _import_cp_model()
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: CpSatOptions
     ) -> SolveResult:
+        positive(self.name, gap=options.gap, workers=options.workers, threads=options.threads)
         cp_model = _import_cp_model()
         data = integer_data(instance)
         model = cp_model.CpModel()
@@ -175,14 +189,14 @@ class CpSatBackend:
         params = solver.parameters
         if time_limit is not None:
             params.max_time_in_seconds = float(time_limit)
-        params.relative_gap_limit = float(options.get("gap", OPT_REL_GAP))
+        params.relative_gap_limit = options.gap
         params.absolute_gap_limit = OPT_ABS_GAP * data.value_scale
-        workers = options.get("workers", options.get("threads"))
+        workers = options.workers if options.workers is not None else options.threads
         if workers is not None:
-            params.num_workers = int(workers)
-        if "seed" in options:
-            params.random_seed = int(options["seed"])
-        if options.get("log"):
+            params.num_workers = workers
+        if options.seed is not None:
+            params.random_seed = options.seed
+        if options.log:
             # keep stdout clean for --json: the log goes to stderr
             params.log_search_progress = True
             params.log_to_stdout = False

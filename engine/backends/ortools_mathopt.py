@@ -12,7 +12,7 @@ import datetime
 import math
 import sys
 import time
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
+from engine.options import Options, positive
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.assignment import evaluate
 from formulations.errors import UsageError
@@ -110,8 +111,21 @@ def _log_to_stderr(lines: list[str]) -> None:
         print(line, file=sys.stderr)
 
 
-def _solver_type(options: Mapping[str, Any]) -> tuple[str, str]:
-    raw = options.get("solver_type", "gscip")
+@dataclass(frozen=True)
+class MathOptOptions(Options):
+    """Options of the ``ortools`` backend: ``solver_type`` (see SOLVER_TYPES; a MathOpt
+    SolverType is accepted too), ``log`` (the solver's log on stderr), ``threads``, ``gap``
+    (relative MIP gap, default 1e-9), ``seed``."""
+
+    solver_type: Any = "gscip"
+    log: bool = False
+    threads: int | None = None
+    gap: float = OPT_REL_GAP
+    seed: int | None = None
+
+
+def _solver_type(options: MathOptOptions) -> tuple[str, str]:
+    raw = options.solver_type
     key = str(getattr(raw, "name", raw)).lower()
     if key not in SOLVER_TYPES:
         raise UsageError(
@@ -122,17 +136,16 @@ def _solver_type(options: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _parameters(mathopt: Any, solver_type: str, time_limit: float | None,
-                options: Mapping[str, Any]) -> Any:
+                options: MathOptOptions) -> Any:
     params = mathopt.SolveParameters(
-        relative_gap_tolerance=float(options.get("gap", OPT_REL_GAP)),
-        absolute_gap_tolerance=OPT_ABS_GAP,
+        relative_gap_tolerance=options.gap, absolute_gap_tolerance=OPT_ABS_GAP,
     )
     if time_limit is not None:
         params.time_limit = datetime.timedelta(seconds=float(time_limit))
-    if options.get("threads") is not None:
-        params.threads = int(options["threads"])
-    if "seed" in options:
-        params.random_seed = int(options["seed"])
+    if options.threads is not None:
+        params.threads = options.threads
+    if options.seed is not None:
+        params.random_seed = options.seed
     if solver_type == "GSCIP":
         # SCIP's default feasibility tolerance (1e-6) lets rounded x break a budget by more than
         # the project's 1e-9; finalize would repair that, at a cost in value, so ask for 1e-9
@@ -152,6 +165,7 @@ class OrToolsMathOptBackend:
     """Exact MIP through OR-Tools MathOpt; SCIP (``SolverType.GSCIP``) unless told otherwise."""
 
     name: ClassVar[str] = "ortools"
+    options_type: ClassVar[type[MathOptOptions]] = MathOptOptions
     capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
                                                         isolate_above=ISOLATE_ROWS)
 
@@ -159,8 +173,9 @@ class OrToolsMathOptBackend:
         _import_mathopt()
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: MathOptOptions
     ) -> SolveResult:
+        positive(self.name, gap=options.gap, threads=options.threads)
         mathopt = _import_mathopt()
         type_name, solver_name = _solver_type(options)
         sf = compile_standard_form(instance)
@@ -197,7 +212,7 @@ class OrToolsMathOptBackend:
 
     def _run(
         self, mathopt: Any, instance: Instance, sf: StandardForm, type_name: str,
-        solver_name: str, time_limit: float | None, options: Mapping[str, Any], *,
+        solver_name: str, time_limit: float | None, options: MathOptOptions, *,
         abs_tol: float, rel_tol: float, shrink: float = 0.0,
     ) -> SolveResult | tuple[Status, float | None, np.ndarray, dict[str, Any]]:
         """One MathOpt solve: (native status, bound, assignment, detail), or a finished
@@ -211,7 +226,7 @@ class OrToolsMathOptBackend:
             result = mathopt.solve(
                 model, getattr(mathopt.SolverType, type_name), params=params,
                 # the solver log goes to stderr, never stdout (``--json`` prints only JSON there)
-                msg_cb=_log_to_stderr if options.get("log") else None,
+                msg_cb=_log_to_stderr if options.log else None,
             )
         except Exception as e:
             # OR-Tools 9.15 itself fails (AttributeError) while converting the status of a

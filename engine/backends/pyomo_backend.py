@@ -7,11 +7,13 @@ Gurobi, CPLEX, SCIP, ...); for speed use ``highs``, which skips pyomo entirely.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +22,7 @@ from engine.backend import MIP_MAX_COEFFICIENT, Capabilities
 from engine.backends.highs import MIP_FEASIBILITY_TOL
 from engine.backends.tolerances import budget_rows_for
 from engine.finalize import build_result
+from engine.options import Options, positive
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, SolveResult, Status
 from formulations.errors import UsageError
 from formulations.instance import Instance
@@ -153,6 +156,18 @@ def _number(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+@dataclass(frozen=True)
+class PyomoOptions(Options):
+    """Options of the ``pyomo`` backend: ``pyomo_solver`` (a pyomo SolverFactory name),
+    ``solver_options`` (a mapping passed to that solver verbatim, after ours), ``gap``
+    (relative MIP gap, default 1e-9), ``log`` (the solver's output)."""
+
+    pyomo_solver: str | None = None
+    solver_options: Any = None
+    gap: float = OPT_REL_GAP
+    log: bool = False
+
+
 class PyomoBackend:
     """Exact MIP via pyomo: the explicit model handed to ``pyomo_solver`` (default appsi_highs).
 
@@ -161,19 +176,30 @@ class PyomoBackend:
     """
 
     name: ClassVar[str] = "pyomo"
+    options_type: ClassVar[type[PyomoOptions]] = PyomoOptions
     capabilities: ClassVar[Capabilities] = Capabilities(max_coefficient=MIP_MAX_COEFFICIENT,
                                                         isolate_above=0)
 
     def __init__(self, pyomo_solver: str | None = None) -> None:
-        self.pyomo_solver = resolve_solver(pyomo_solver)
+        # a named solver is checked now; the default only once a solve needs it (importing
+        # pyomo and probing its solvers takes about a second: engine.solve constructs the
+        # backend before a time limit's clock has much left)
+        if importlib.util.find_spec("pyomo") is None:
+            raise UsageError("solver 'pyomo' needs pyomo: pip install pyomo")
+        self.pyomo_solver = None if pyomo_solver is None else resolve_solver(pyomo_solver)
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: PyomoOptions
     ) -> SolveResult:
         import pyomo.environ as pyo
 
-        chosen = options.get("pyomo_solver")
-        solver_name = resolve_solver(str(chosen)) if chosen else self.pyomo_solver
+        positive(self.name, gap=options.gap)
+        if options.solver_options is not None and not isinstance(options.solver_options,
+                                                                   Mapping):
+            raise UsageError(f"solver 'pyomo': option 'solver_options': expected a mapping of "
+                             f"option names to values, got {options.solver_options!r}")
+        chosen = options.pyomo_solver
+        solver_name = resolve_solver(str(chosen) if chosen else self.pyomo_solver)
         reported = f"pyomo-{solver_name}"
 
         start = time.perf_counter()
@@ -188,7 +214,7 @@ class PyomoBackend:
 
         opt = pyo.SolverFactory(solver_name)
         names = OPTION_NAMES.get(solver_name)
-        gap = float(options.get("gap", OPT_REL_GAP))
+        gap = options.gap
         if names is not None:
             rel, abs_, limit, extra = names
             opt.options[rel] = gap
@@ -200,12 +226,12 @@ class PyomoBackend:
                                       else float(time_limit))
             for key, value in extra.items():
                 opt.options[key] = value
-        for key, value in dict(options.get("solver_options") or {}).items():
+        for key, value in dict(options.solver_options or {}).items():
             opt.options[key] = value
 
         start = time.perf_counter()
         with _quiet_pyomo():
-            results = opt.solve(model, load_solutions=False, tee=bool(options.get("log", False)))
+            results = opt.solve(model, load_solutions=False, tee=options.log)
         solve_seconds = time.perf_counter() - start
 
         native = str(getattr(results.solver.termination_condition, "name",

@@ -87,14 +87,17 @@ def row_indices(row_kind: tuple[str, ...], row_blocks: tuple[tuple[int, int], ..
 
 
 def solver_rows(
-    A: Any, row_upper: np.ndarray, row_kind: tuple[str, ...],
-    row_blocks: tuple[tuple[int, int], ...], *, abs_tol: float = 0.0, rel_tol: float = 0.0,
-    shrink: float = 0.0,
+    A: Any, row_upper: np.ndarray, row_kind: tuple[str, ...] | np.ndarray,
+    row_blocks: tuple[tuple[int, int], ...] = (), *, abs_tol: float = 0.0,
+    rel_tol: float = 0.0, shrink: float = 0.0,
 ) -> tuple[Any, np.ndarray]:
     """(A, row_upper) of a standard form with every finite budget row as :func:`budget_rows_for`
-    makes it. ``A`` is a scipy CSR matrix; a new one is returned where a row is scaled."""
+    makes it. ``A`` is a scipy CSR matrix; a new one is returned where a row is scaled. The
+    budget rows are named by ``row_kind`` and ``row_blocks`` (an instance's standard form), or
+    given as an array of row indices in ``row_kind``."""
     upper = np.array(row_upper, dtype=np.float64)
-    rows = row_indices(row_kind, row_blocks)
+    rows = (np.asarray(row_kind, dtype=np.int64) if isinstance(row_kind, np.ndarray)
+            else row_indices(row_kind, row_blocks))
     rows = rows[np.isfinite(upper[rows])]
     if rows.size == 0:
         return A, upper

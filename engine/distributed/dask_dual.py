@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from engine.distributed.parts import Chunk, PartsHeader, part_rows, read_header, read_part
+from engine.dual.options import DualOptions
+from engine.options import parse_options, positive
 from engine.progress import progress
 from engine.result import SolveResult, Status, is_proven_optimal
 from formulations.assignment import target_limits, within_limits
@@ -322,21 +324,23 @@ class DaskOptions:
     progress: bool
 
     @staticmethod
-    def parse(options: Mapping[str, Any]) -> DaskOptions:
-        persist = str(options.get("persist", "auto")).lower()
+    def parse(options: DualOptions) -> DaskOptions:
+        persist = str(options.persist).lower()
         if persist not in ("auto", "true", "false"):
-            raise UsageError(f"persist: expected auto, true or false, got {persist!r}")
-        rows = int(options.get("partition_rows", 1_000_000))
-        if rows < 1:
-            raise UsageError(f"partition_rows: expected >= 1, got {rows}")
+            raise UsageError(f"solver 'dual': option 'persist': expected auto, true or false, "
+                             f"got {options.persist!r}")
+        positive("dual", partition_rows=options.partition_rows, n_workers=options.n_workers)
+        if options.fill_rounds < 0:
+            raise UsageError(f"solver 'dual': option 'fill_rounds': expected >= 0, got "
+                             f"{options.fill_rounds}")
         return DaskOptions(
-            scheduler=options.get("scheduler"),
-            n_workers=int(options.get("n_workers", 2)),
-            partition_rows=rows,
+            scheduler=options.scheduler,
+            n_workers=options.n_workers,
+            partition_rows=options.partition_rows,
             persist=persist,
-            fill_rounds=int(options.get("fill_rounds", FILL_ROUNDS)),
-            out=options.get("out"),
-            progress=bool(options.get("progress", False)),
+            fill_rounds=options.fill_rounds,
+            out=options.out,
+            progress=options.progress,
         )
 
 
@@ -459,7 +463,7 @@ def solve_dual_dask(
     instance_or_path: Instance | str | os.PathLike[str],
     *,
     time_limit: float | None = None,
-    options: Mapping[str, Any] | None = None,
+    options: DualOptions | Mapping[str, Any] | None = None,
 ) -> SolveResult:
     """The one-budget dual solve on Dask; equals the in-memory ``dual`` solver's answer.
 
@@ -481,7 +485,8 @@ def solve_dual_dask(
     from engine.distributed.cluster import cluster_memory, dask_client
 
     start = time.perf_counter()
-    opts = DaskOptions.parse(options or {})
+    dual_opts = parse_options(DualOptions, "dual", options)
+    opts = DaskOptions.parse(dual_opts)
     inst: Instance | None = None
     header: PartsHeader | None = None
     choose: str
@@ -516,7 +521,7 @@ def solve_dual_dask(
     def out_of_time() -> bool:
         return time_limit is not None and time.perf_counter() - start > time_limit
 
-    client_opts = {k: v for k, v in (options or {}).items() if k in CLIENT_KEYS}
+    client_opts = {k: getattr(dual_opts, k) for k in CLIENT_KEYS}
     with dask_client(client_opts) as client, progress(
         "dask dual: histogram", total=5, enabled=opts.progress
     ) as bar:

@@ -6,14 +6,13 @@ allocation returned is feasible (repaired, then filled) and ``bound`` is a Lagra
 valid for any multiplier; ``status`` is ``optimal`` only where that bound proves it
 (engine.result.is_proven_optimal), else ``feasible``.
 
-Options: ``progress`` (bool), ``max_iter`` (bundle evaluations, default 200), ``tol`` (stop at
-this relative gap, default 1e-6), ``selection`` ("bracket" default, or "sort"), ``backend``
-("numpy" default, or "dask": delegated to engine.distributed.dask_dual).
+Options: engine.dual.options.DualOptions (``gap``, the bundle's stopping gap, default 1e-6;
+``max_iter``, ``selection``, ``polish``, ``core_size``; ``backend`` "numpy" or "dask",
+delegated to engine.distributed.dask_dual).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,16 +23,15 @@ from engine.dual.improve import repair as repair_rows
 from engine.dual.improve import row_slack
 from engine.dual.multi_budget import solve_multi
 from engine.dual.one_budget import solve_one_budget
+from engine.dual.options import DualOptions
 from engine.dual.polish import core_polish
 from engine.finalize import build_result
+from engine.options import positive
 from engine.progress import progress
 from engine.repair import repair
 from engine.result import SolveResult
 from engine.stopping import interrupted
-from formulations.errors import UsageError
 from formulations.instance import Instance
-
-BACKENDS = ("numpy", "dask")
 
 
 def infeasible_by_row(arr: DualArrays) -> str | None:
@@ -75,7 +73,7 @@ def lp_infeasible(instance: Instance) -> bool:
 
 
 def solve_dual_numpy(
-    instance: Instance, *, time_limit: float | None, options: Mapping[str, Any], solver: str
+    instance: Instance, *, time_limit: float | None, options: DualOptions, solver: str
 ) -> SolveResult:
     """The in-memory dual solve behind ``DualBackend`` (also the first stage of dual-exact)."""
     arr = dual_arrays(instance)
@@ -88,7 +86,8 @@ def solve_dual_numpy(
     if why is not None:
         return build_result(instance, solver=solver, assignment=None, bound=None,
                             status="infeasible", message=why)
-    selection = str(options.get("selection", "bracket"))
+    positive(solver, gap=options.gap, max_iter=options.max_iter, core_size=options.core_size)
+    selection = options.selection
     if arr.n_rows == 1:
         s = solve_one_budget(arr, method=selection)
         if not s.feasible or s.cols is None:
@@ -108,29 +107,28 @@ def solve_dual_numpy(
         weights = lam[: instance.n_budgets] if instance.n_budgets else None
         return arr.columns(repair(instance, arr.assignment(cols), multipliers=weights))
 
-    max_iter = int(options.get("max_iter", 200))
-    tol = float(options.get("tol", 1e-6))
-    with progress("dual (level bundle)", total=max_iter,
-                  enabled=bool(options.get("progress", False))) as bar:
+    max_iter = options.max_iter
+    tol = options.gap
+    with progress("dual (level bundle)", total=max_iter, enabled=options.progress) as bar:
 
         def tick(it: int, f: float, obj: float | None) -> None:
             bar.describe(f"dual: bound {f:.6g}" + ("" if obj is None else f", best {obj:.6g}"))
             bar.advance(1)
 
         m = solve_multi(arr, repair_fn=repair_fn, time_limit=time_limit, max_iter=max_iter,
-                        tol=tol, on_iteration=tick, lam0=options.get("lam0"),
-                        fill_rounds=0 if options.get("polish", True) else 10)
+                        tol=tol, on_iteration=tick, lam0=options.lam0,
+                        fill_rounds=0 if options.polish else 10)
     mult = {nm: float(v) for nm, v in zip(names, m.lam, strict=True)}
     detail: dict[str, Any] = {
         "method": "level-bundle", "iterations": m.iterations, "timings": m.timings, **m.info,
     }
     cols = m.cols
-    if cols is not None and m.objective is not None and options.get("polish", True):
+    if cols is not None and m.objective is not None and options.polish:
         gap = (m.bound - m.objective) / max(1.0, abs(m.bound))
         left = None if time_limit is None else time_limit - m.timings.get("total", 0.0)
         if gap > tol and (left is None or left > 0.5) and not interrupted():
             cols, info = core_polish(
-                arr, m.lam, cols, core_size=int(options.get("core_size", 20_000)),
+                arr, m.lam, cols, core_size=options.core_size,
                 time_limit=10.0 if left is None else min(10.0, 0.8 * left),
             )
             detail.update(info)
@@ -152,15 +150,13 @@ class DualBackend:
     """Lagrangian dual decomposition; ``optimal`` only where its own gap proves it."""
 
     name: ClassVar[str] = "dual"
+    options_type: ClassVar[type[DualOptions]] = DualOptions
     capabilities: ClassVar[Capabilities] = Capabilities(exact=False)
 
     def solve(
-        self, instance: Instance, *, time_limit: float | None, options: Mapping[str, Any]
+        self, instance: Instance, *, time_limit: float | None, options: DualOptions
     ) -> SolveResult:
-        backend = str(options.get("backend", "numpy"))
-        if backend not in BACKENDS:
-            raise UsageError(f"backend: expected one of {BACKENDS}, got {backend!r}")
-        if backend == "dask":
+        if options.backend == "dask":
             from engine.distributed.dask_dual import solve_dual_dask
 
             return solve_dual_dask(instance, time_limit=time_limit, options=options)

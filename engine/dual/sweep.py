@@ -23,8 +23,10 @@ import numpy as np
 from engine.dual.arrays import DualArrays, dual_arrays
 from engine.dual.improve import fill as fill_any
 from engine.dual.kernels import Hulls, d_value_of, upper_hulls
+from engine.dual.options import SweepOptions
 from engine.dual.select import PartialOrder, partial_order
 from engine.finalize import build_result, limits_map
+from engine.options import parse_options
 from engine.result import SolveResult, is_proven_optimal
 from engine.stopping import interrupted
 from formulations.assignment import slack_tolerance, target_limits, within_limits
@@ -219,11 +221,10 @@ def budget_sweep(
     through build_result. Other instances re-solve each point warm-started (``time_limit``
     applies per point).
     """
-    opts = dict(options or {})
+    opts = parse_options(SweepOptions, "dual", options)
     lim = _limits_array(instance, limits)
     if instance.n_budgets == 1 and not instance.capacities:
-        return _sweep_one(instance, lim[:, 0], str(opts.get("fill", "hull")),
-                          str(opts.get("order", "bucket")), str(opts.get("verify", "certified")))
+        return _sweep_one(instance, lim[:, 0], opts.fill, opts.order, opts.verify)
     return _sweep_multi(instance, lim, time_limit, opts)
 
 
@@ -421,7 +422,7 @@ def _fill_along_order(
 
 
 def _sweep_multi(
-    instance: Instance, limits: np.ndarray, time_limit: float | None, opts: dict[str, Any]
+    instance: Instance, limits: np.ndarray, time_limit: float | None, opts: SweepOptions
 ) -> list[SolveResult]:
     from engine.dual.backend import solve_dual_numpy
 
@@ -431,8 +432,8 @@ def _sweep_multi(
         if interrupted():  # Ctrl-C / SIGTERM: the points solved so far
             break
         inst_p = instance.with_limits(list(row))
-        r = solve_dual_numpy(inst_p, time_limit=time_limit, options={**opts, "lam0": lam0},
-                             solver="dual-sweep")
+        r = solve_dual_numpy(inst_p, time_limit=time_limit,
+                             options=dataclasses.replace(opts, lam0=lam0), solver="dual-sweep")
         if r.multipliers:
             lam0 = np.array(list(r.multipliers.values()))
         out.append(r)

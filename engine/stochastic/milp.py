@@ -16,6 +16,7 @@ import numpy as np
 from engine.backend import ISOLATE_ROWS
 from engine.backends.highs import MIP_FEASIBILITY_TOL, report_progress, watchdog
 from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
+from engine.backends.tolerances import solver_rows
 from engine.isolate import reporter
 from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, contract
 from engine.stopping import INTERRUPTED, Deadline, interrupted, supervised
@@ -145,8 +146,14 @@ def _finish(
     if x is None:
         return MilpSolution(status=status, solver=solver, bound=bound, detail=detail)
     if is_mip:
-        # integral columns are rounded so that callers read exact counts
+        # integral columns are rounded so that callers read exact counts, and the rounded
+        # solution is checked against every row: a solver's tolerance is not a licence
         x = np.where(program.integer, np.round(x), x)
+        broken = program.violations(x, tolerance=mip_feasibility_tolerance(program))
+        if broken:
+            return MilpSolution(status="error", solver=solver, bound=bound, x=None, detail={
+                **detail, "message": f"the {solver} solution, rounded, breaks the program: "
+                                     + "; ".join(broken)})
     objective = program.objective(x)
     return MilpSolution(status=status, solver=solver, objective=objective, bound=bound, x=x,
                         row_dual=row_dual, detail=detail)
@@ -164,14 +171,20 @@ def _solve_highs(
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     inf = h.getInfinity()
-    A = program.A
+    A, row_upper = program.A, program.row_upper
     is_mip = bool(program.integer.any())
+    if is_mip and "budget" in program.row_blocks:
+        # the budget rows as engine.backends.tolerances hands them to any MIP solver, so that
+        # HiGHS' own tolerance cannot carry a plan above a budget as written
+        a, b = program.row_blocks["budget"]
+        A, row_upper = solver_rows(A, row_upper, np.arange(a, b),
+                                   abs_tol=mip_feasibility_tolerance(program))
     h.passModel(
         program.n_cols, program.n_rows, int(A.nnz), 2, -1, float(program.constant),
         program.c, program.col_lower,
         np.where(np.isfinite(program.col_upper), program.col_upper, inf),
         np.where(np.isfinite(program.row_lower), program.row_lower, -inf),
-        np.where(np.isfinite(program.row_upper), program.row_upper, inf),
+        np.where(np.isfinite(row_upper), row_upper, inf),
         A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
         program.integer.astype(np.int32),
     )

@@ -34,6 +34,7 @@ import pandas as pd
 from engine.result import Status
 from engine.stochastic.fixing import improve_counts, rounded_counts, solve_with_fixing
 from engine.stochastic.milp import MilpSolution, solve_program
+from formulations.assignment import within_limits
 from formulations.errors import UsageError
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 from formulations.stochastic_programs import (
@@ -51,8 +52,6 @@ from formulations.stochastic_programs import (
     violation_program,
 )
 
-#: spend <= limit + FEAS_REL * max(1, |limit|) counts as within budget (formulations.assignment)
-FEAS_REL = 1e-9
 _STATUS_ORDER: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible", "error")
 
 
@@ -61,8 +60,42 @@ def _worst(statuses: Sequence[Status]) -> Status:
 
 
 def within(spend: np.ndarray, limits: np.ndarray) -> np.ndarray:
-    """Elementwise spend <= limit with the project's feasibility tolerance."""
-    return np.asarray(spend <= limits + FEAS_REL * np.maximum(1.0, np.abs(limits)))
+    """Elementwise: spend within the limit as written (formulations.assignment.within_limits,
+    the one feasibility check; an infinite limit is no budget)."""
+    lim = np.asarray(limits, dtype=np.float64)
+    finite = np.isfinite(lim)
+    ok = np.ones(np.broadcast(np.asarray(spend), lim).shape, dtype=bool)
+    sp = np.broadcast_to(np.asarray(spend, dtype=np.float64), ok.shape)
+    lb = np.broadcast_to(lim, ok.shape)
+    fin = np.broadcast_to(finite, ok.shape)
+    ok[fin] = within_limits(sp[fin], lb[fin])
+    return ok
+
+
+def plan_breach(problem: GroupedProblem, counts: np.ndarray, limits: np.ndarray,
+                costs: np.ndarray) -> str | None:
+    """How a plan (G, M) breaks its program (every unit placed once, the budgets, the
+    capacities), None where it does not: the check every plan passes before it is reported."""
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        return "counts are not whole non-negative numbers"
+    placed = counts.sum(axis=1)
+    if np.any(placed != problem.sizes):
+        g = int(np.flatnonzero(placed != problem.sizes)[0])
+        return (f"group {problem.group_ids[g]!r} has {placed[g]:g} units placed, not "
+                f"{problem.sizes[g]}")
+    if np.any((counts > 0) & ~problem.valid):
+        return "a count sits on an option its group does not have"
+    spend = np.einsum("bgm,gm->b", costs, counts)
+    over = np.flatnonzero(~within(spend, limits))
+    if over.size:
+        b = int(over[0])
+        return (f"budget {problem.budget_names[b]!r}: spend {spend[b]!r} > limit "
+                f"{float(limits[b])!r}")
+    cap = np.isfinite(problem.capacities)
+    used = counts.sum(axis=0)
+    if np.any(used[cap] > problem.capacities[cap]):
+        return "a capacity is exceeded"
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +163,13 @@ def solve_at(
     seconds += sol.seconds
     counts = None if sol.x is None else prog.block(sol.x, "n")
     spend = None if counts is None else np.einsum("bgm,gm->b", cst, counts)
-    return Plan(sol.status, sol.solver, sol.objective, sol.bound, counts, lim, spend, lam, seconds)
+    status: Status = sol.status
+    if counts is not None and status in ("optimal", "feasible", "time_limit"):
+        why = plan_breach(problem, counts, lim, cst)
+        if why is not None:
+            # a solver's answer that breaks the plan's own rules is an error, never a plan
+            status = "error"
+    return Plan(status, sol.solver, sol.objective, sol.bound, counts, lim, spend, lam, seconds)
 
 
 def _rounded_incumbent(
@@ -381,6 +420,7 @@ def chance_constrained(
         )
     use_q = q is not None and method in ("auto", "quantile")
     detail: dict[str, Any] = {}
+    status: Status
     if use_q:
         assert q is not None
         plan = solve_at(problem, q, solver=solver, replicate=int(scenarios.response[0]),
@@ -403,6 +443,14 @@ def chance_constrained(
         prob_met = float(scenarios.probability[met].sum())
         # both methods maximise the expected value; report it the same way
         objective = float(scenarios.probability @ plan_value(problem, counts, scenarios))
+        if prob_met < 1.0 - alpha - PROB_SLACK and status in ("optimal", "feasible",
+                                                              "time_limit"):
+            # the solver counted scenarios the plan breaks (its tolerance on the big-M rows):
+            # the chance constraint does not hold, so this is no plan of the program
+            detail["message"] = (
+                f"the plan meets the budgets with probability {prob_met:.6g} < 1 - alpha = "
+                f"{1.0 - alpha:.6g} once each scenario is checked as written")
+            status = "error"
     mean = mean_budget_plan(problem, scenarios, solver=solver, time_limit=time_limit)
     mean_prob, eev, ws = 0.0, -math.inf, math.nan
     statuses = [status, mean.status]
@@ -410,7 +458,7 @@ def chance_constrained(
         mspend = plan_spend(problem, mean.counts, scenarios)
         mean_met = np.all(within(mspend, scenarios.limits), axis=1)
         mean_prob = float(scenarios.probability[mean_met].sum())
-        if mean_prob >= 1.0 - alpha - 1e-9:
+        if mean_prob >= 1.0 - alpha - PROB_SLACK:
             eev = float(scenarios.probability @ plan_value(problem, mean.counts, scenarios))
     if report:
         ws, st = _ws_alpha(problem, scenarios, alpha, solver=solver, time_limit=time_limit)

@@ -126,3 +126,34 @@ def test_convert_model_needs_one_problem(
     assert main(["convert", str(src), str(tmp_path / "m.lp")]) == 2
     assert "--problem" in capsys.readouterr().err
     assert not (tmp_path / "m.lp").exists()
+
+
+def test_one_loader_solves_a_cluster_program_through_engine_solve(tmp_path, capsys) -> None:
+    import json
+
+    from engine import solve
+    from engine.clusters import ClusterPlan
+    from formulations.cluster_program import ClusterProgram, write_cluster_program
+    from formulations.problem_file import load_problem, problem_kind
+    from formulations.synthetic_clusters import synthetic_cluster_problem
+    from treatalloc.cli import main
+
+    from formulations.instance import Budget
+
+    pb = synthetic_cluster_problem(8, 4, seed=3)
+    limit = 0.3 * float((pb.costs[0, 0].max(axis=1) * pb.sizes).sum())
+    program = ClusterProgram(
+        name="p", clusters=tuple(f"k{i}" for i in range(pb.n_groups)),
+        options=pb.option_labels, sizes=pb.sizes, value=pb.value, costs=pb.costs,
+        valid=pb.valid, budgets=(Budget(pb.budget_names[0], limit, pb.budget_names[0]),))
+    path = write_cluster_program(program, tmp_path / "prog")
+    assert problem_kind(path) == "clusters"
+    loaded = load_problem(tmp_path / "prog")
+    assert isinstance(loaded, ClusterProgram)
+    plan = solve(loaded, "highs")
+    assert isinstance(plan, ClusterPlan) and plan.status == "optimal"
+    out = tmp_path / "shares.csv"
+    assert main(["solve", str(tmp_path / "prog"), "--json", "--out", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "optimal" and abs(data["objective"] - plan.objective) < 1e-6
+    assert out.exists()

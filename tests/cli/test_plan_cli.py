@@ -102,7 +102,7 @@ def test_chance_and_per_scenario_on_an_instance(tmp_path: Path, capfd) -> None:
     (["--program", "chance", "--alpha", "1.5"], "expected 0 <= alpha < 1"),
     (["--program", "two-stage", "--alpha", "0.1"], "only for --program chance"),
     (["--program", "two-stage", "--penalty", "-1"], "--penalty"),
-    (["--program", "two-stage", "--csv", "out.txt"], "expected a .csv or .parquet"),
+    (["--program", "two-stage", "--csv", "out.txt"], "expected a file name ending in .csv"),
 ])
 def test_bad_options_exit_2_and_write_nothing(tmp_path: Path, capfd, extra, message) -> None:
     path = instance_file(tmp_path)

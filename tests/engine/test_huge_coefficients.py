@@ -18,6 +18,7 @@ from engine.solve import solve
 from formulations.errors import UsageError
 from formulations.instance import Instance
 from formulations.instance_file import load_instance
+from tests.conftest import INSTANCES
 
 ALL = sorted(BACKENDS)
 
@@ -25,7 +26,7 @@ ALL = sorted(BACKENDS)
 def with_sentinels(sentinel: float) -> Instance:
     """The demo (optimum 14, budget 25) with a fourth option "vip" of value 30 and cost
     ``sentinel`` for every user: never affordable."""
-    demo = load_instance("instances/demo")
+    demo = load_instance(INSTANCES / "demo")
     n, m = demo.n_units, demo.max_options
     value = np.concatenate([demo.value.reshape(n, m), np.full((n, 1), 30.0)], axis=1)
     costs = np.concatenate([demo.costs.reshape(1, n, m), np.full((1, n, 1), sentinel)], axis=2)
@@ -76,7 +77,7 @@ def test_the_dual_solves_a_huge_cost_that_could_fit() -> None:
 def test_every_bound_is_capped_by_the_sum_of_the_best_values(monkeypatch) -> None:
     from engine.finalize import build_result
 
-    inst = load_instance("instances/demo")
+    inst = load_instance(INSTANCES / "demo")
     a = np.zeros(inst.n_units, dtype=np.int64)
     res = build_result(inst, solver="x", assignment=a, bound=1e6)
     assert res.bound == pytest.approx(4.0 + 5.0 + 1.5 + 6.0 + 3.0)

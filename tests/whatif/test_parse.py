@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.whatif import (
-    check_scenarios,
-    parse_budget_values,
-    parse_factors,
-    parse_scale_range,
-    scale_sweep,
-    scaled_instance,
-    value_sweep,
-)
+from engine.whatif import check_scenarios, scale_sweep, scaled_instance, value_sweep
 from formulations.errors import UsageError
+from treatalloc.sweep_args import parse_budget_values, parse_factors, parse_scale_range
 
 from .helpers import small, with_scenarios
 
@@ -76,7 +69,7 @@ def test_factors_parse_and_reject_bad_values():
 
 def test_a_factor_for_an_unknown_option_is_an_error():
     inst = small()
-    with pytest.raises(UsageError, match=r"--value-scale: unknown option\(s\) \['coupon_9'\]"):
+    with pytest.raises(UsageError, match=r"value_scale: unknown option\(s\) \['coupon_9'\]"):
         scaled_instance(inst, value_scale={"coupon_9": 2.0})
 
 

@@ -46,6 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha: expected a number in (0, 1), got {args.alpha}")
+    from formulations.atomic_write import TABLE_SUFFIXES
+    from treatalloc.outputs import check_file
+
+    # before any work: the outputs can be written, in the format their names say
+    if args.csv:
+        check_file(args.csv, "--csv", TABLE_SUFFIXES)
+    if args.png:
+        check_file(args.png, "--png", (".png",))
     methods = parse_methods(args.method)
     if not args.covariates and args.method.strip() == "all":
         methods = ("dim",)

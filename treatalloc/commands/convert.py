@@ -51,8 +51,7 @@ def _is_v1(src: Path) -> bool:
 
 
 def _read(args: argparse.Namespace) -> list:
-    from formulations import load_instance
-    from formulations.errors import InstanceError
+    from formulations.errors import InstanceError, UsageError
     from formulations.orlib import detect_format, read_best_known, read_mknap, read_mmkp
 
     src = Path(args.src)
@@ -65,7 +64,14 @@ def _read(args: argparse.Namespace) -> list:
         else:
             fmt = detect_format(src)
     if fmt == "v1":
-        return [load_instance(src)]
+        from formulations.cluster_program import ClusterProgram
+        from formulations.problem_file import load_problem
+
+        loaded = load_problem(src)
+        if isinstance(loaded, ClusterProgram):
+            raise UsageError(f"convert: {str(src)!r} is a cluster program (kind = 'clusters'); "
+                             "convert writes allocation instances and .lp / .mps of them")
+        return [loaded]
     if fmt == "mmkp":
         return [read_mmkp(src)]
     bk_path = Path(args.best_known) if args.best_known else src.parent / BEST_KNOWN_NAME

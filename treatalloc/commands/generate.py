@@ -25,11 +25,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--choose", choices=["exactly-one", "at-most-one"], default="exactly-one")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--name", default=None)
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an instance already at OUT (refused without it)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from formulations import write_instance
+    from formulations.errors import UsageError
     from formulations.synthetic import synthetic_instance
+    from treatalloc.outputs import check_file
+
+    # before any work: never overwrite silently, and the target must be writable
+    out = Path(args.out)
+    manifest = out if out.suffix == ".toml" else out / "instance.toml"
+    stem = "options" if manifest.stem == "instance" else manifest.stem
+    table = manifest.parent / f"{stem}.{args.format}"
+    existing = [p for p in (manifest, table) if p.exists()]
+    if existing and not args.force:
+        raise UsageError(f"generate: {str(existing[0])!r} exists; pass --force to overwrite it")
+    check_file(manifest, "OUT")
 
     inst = synthetic_instance(
         args.users,

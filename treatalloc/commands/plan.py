@@ -54,24 +54,22 @@ def _check(args: argparse.Namespace) -> None:
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError(f"--time-limit: expected a positive number of seconds, got "
                          f"{args.time_limit}")
-    if args.out and not args.out.lower().endswith(TABLE_SUFFIXES):
-        raise UsageError(f"--csv {args.out!r}: expected a .csv or .parquet file name")
+    if args.out:
+        from treatalloc.outputs import check_file
+
+        check_file(args.out, "--csv", TABLE_SUFFIXES)
 
 
 def load(path: str) -> tuple[Any, Any]:
     """(grouped problem, scenario set) of an instance with scenarios or a cluster program."""
-    from formulations.instance_file import load_instance, read_manifest
+    from formulations.cluster_program import ClusterProgram
+    from formulations.problem_file import load_problem
     from formulations.stochastic_problem import from_instance, instance_scenarios
-    from treatalloc.commands.whatif import manifest_path
 
-    manifest = manifest_path(path)
-    if read_manifest(manifest).get("kind", "mckp") == "clusters":
-        from formulations.cluster_program import load_cluster_program
-
-        program = load_cluster_program(manifest)
-        return program.problem(), program.scenario_set()
-    instance = load_instance(manifest)
-    return from_instance(instance), instance_scenarios(instance)
+    loaded = load_problem(path)
+    if isinstance(loaded, ClusterProgram):
+        return loaded.problem(), loaded.scenario_set()
+    return from_instance(loaded), instance_scenarios(loaded)
 
 
 def run(args: argparse.Namespace) -> int:

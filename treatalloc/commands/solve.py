@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.result import SolveResult
@@ -16,7 +16,8 @@ HELP = "solve an instance file with a chosen solver and print (or --json) the re
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from engine.registry import BACKENDS
 
-    p.add_argument("path", help="instance.toml (or the folder holding it)")
+    p.add_argument("path", help="instance.toml or a cluster program's clusters.toml (or the "
+                                 "folder holding either)")
     p.add_argument("--solver", default="highs", choices=sorted(BACKENDS), help="default: highs")
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds")
     p.add_argument("--gap", type=float, default=None,
@@ -36,11 +37,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine import solve
-    from formulations import load_instance
+    from formulations.atomic_write import TABLE_SUFFIXES
+    from formulations.cluster_program import ClusterProgram
+    from formulations.problem_file import load_problem
     from treatalloc.console import parse_key_values, stdout_to_stderr, write_table
     from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+    from treatalloc.outputs import check_file
 
     options = parse_key_values(args.option, "--option")
+    dask = args.solver == "dual" and (args.backend or options.get("backend")) == "dask"
+    if args.out and not dask:
+        check_file(args.out, "--out", TABLE_SUFFIXES)  # before any work
     if args.gap is not None:
         options["gap"] = args.gap
     if args.backend is not None:
@@ -50,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     options.setdefault("progress", not args.quiet and not args.json and sys.stderr.isatty())
     if args.solver == "dual" and options.get("backend") == "dask":
         return run_dask(args, options)
-    instance = load_instance(args.path)
+    loaded = load_problem(args.path)
+    if isinstance(loaded, ClusterProgram):
+        return run_clusters(args, loaded, options)
+    instance = loaded
     with stdout_to_stderr():
         result = solve(instance, args.solver, time_limit=args.time_limit, options=options)
     header = f"{instance.name}  ({instance.n_units} units, {instance.n_rows} options)"
@@ -62,6 +72,53 @@ def run(args: argparse.Namespace) -> int:
         write_table(result.assignment_frame(instance), args.out)
     report(args, result, header, result.solver, written=result.assignment is not None)
     return exit_code(result, has_allocation=result.assignment is not None)
+
+
+def run_clusters(args: argparse.Namespace, program: Any, options: dict[str, Any]) -> int:
+    """A cluster program: the exact count program at its limits (engine.solve); ``--out``
+    writes the deployable table (cluster, option, count, share)."""
+    from engine import solve
+    from treatalloc.console import fmt, stdout_to_stderr, write_table
+    from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
+
+    options.pop("progress", None)
+    with stdout_to_stderr():
+        plan = solve(program, args.solver, time_limit=args.time_limit, options=options)
+    interrupted = acknowledge()
+    if args.out and plan.counts is not None and not interrupted:
+        write_table(plan.shares(), args.out)
+    if args.json:
+        print(json.dumps(plan.to_dict()))
+    else:
+        print(f"program    {program.name}  ({program.n_clusters} clusters, "
+              f"{len(program.options)} options, {int(program.problem().sizes.sum())} units)")
+        print(f"solver     {plan.solver}")
+        print(f"status     {plan.status}")
+        print(f"objective  {fmt(plan.objective)}")
+        print(f"bound      {fmt(plan.bound)}")
+        print(f"gap        {fmt(plan.gap, 3)}")
+        for name, used in plan.spend.items():
+            print(f"budget     {name}: {used:.10g} of {plan.limits[name]:.10g}")
+        for name, lam in plan.lam.items():
+            print(f"lambda     {name}: {lam:.10g}")
+        print("mix        " + ", ".join(f"{o} {v:.3f}" for o, v in plan.mix.items()))
+        print(f"seconds    {plan.seconds:.3f}")
+        if plan.detail.get("message"):
+            print(f"message    {plan.detail['message']}")
+        if args.out:
+            written = plan.counts is not None and not interrupted
+            print(f"allocation {'written to ' + args.out if written else 'none: nothing written'}")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    from treatalloc.cli import EXIT_INFEASIBLE, EXIT_INTERNAL, EXIT_LIMIT, EXIT_OK
+
+    if plan.status in ("optimal", "feasible"):
+        return EXIT_OK
+    if plan.status == "infeasible":
+        return EXIT_INFEASIBLE
+    if plan.status == "time_limit":
+        return EXIT_OK if plan.counts is not None else EXIT_LIMIT
+    return EXIT_INTERNAL
 
 
 def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
@@ -82,6 +139,9 @@ def run_dask(args: argparse.Namespace, options: dict[str, object]) -> int:
                 f"--out {args.out!r}: with --backend dask the allocation is written by the "
                 "workers as a folder of Parquet parts; give a folder name"
             )
+        from treatalloc.outputs import check_folder
+
+        check_folder(args.out, "--out")
         options["out"] = args.out
     with stdout_to_stderr():
         result = solve_dual_dask(args.path, time_limit=args.time_limit, options=options)

@@ -104,12 +104,14 @@ def print_table(rows: Sequence[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.validate import rows_frame, validate
-    from formulations.errors import UsageError
     from treatalloc.cli import EXIT_OK
     from treatalloc.console import stdout_to_stderr, write_table
 
-    if args.csv and not args.csv.lower().endswith((".csv", ".parquet", ".pq")):
-        raise UsageError(f"--csv {args.csv!r}: expected a .csv or .parquet file name")
+    if args.csv:
+        from formulations.atomic_write import TABLE_SUFFIXES
+        from treatalloc.outputs import check_file
+
+        check_file(args.csv, "--csv", TABLE_SUFFIXES)
     # `mymod:f` must import from the folder the user runs the command in
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:

@@ -44,71 +44,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _targets(args: argparse.Namespace) -> dict[str, Path]:
-    from formulations.errors import UsageError
+    """The files to write, each checked writable before anything is solved."""
+    from treatalloc.outputs import check_file, check_folder
 
     out: dict[str, Path] = {}
     if args.out_dir:
-        d = Path(args.out_dir)
-        if d.exists() and not d.is_dir():
-            raise UsageError(f"--out-dir {args.out_dir!r}: exists and is not a folder")
+        d = check_folder(args.out_dir, "--out-dir")
         out = {"csv": d / "whatif.csv", "png": d / "whatif.png", "html": d / "whatif.html"}
     for kind in ("csv", "png", "html"):
         given = getattr(args, kind)
         if given:
-            path = Path(given)
-            if path.suffix.lower() != f".{kind}":
-                raise UsageError(f"--{kind} {given!r}: expected a file name ending in .{kind}")
-            out[kind] = path
+            out[kind] = check_file(given, f"--{kind}", (f".{kind}",))
     return out
 
 
-def load_clusters(path: str) -> tuple[Any, tuple[Any, ...]]:
-    """A cluster program file -> (grouped problem, its budget scenarios)."""
+#: ``--solver`` names accepted for a cluster program -> the exact solver that runs
+CLUSTER_SOLVERS: dict[str, str] = {"highs": "highs", "dual": "highs", "ortools": "ortools"}
+
+
+def cluster_solver(solver: str) -> str:
     from formulations.errors import UsageError
 
-    try:
-        from formulations import cluster_program  # type: ignore[attr-defined]
-    except ImportError:
+    if solver not in CLUSTER_SOLVERS:
         raise UsageError(
-            f"{path}: a cluster program (kind = 'clusters') needs formulations.cluster_program, "
-            "which this installation lacks"
-        ) from None
-    program = cluster_program.load_cluster_program(path)
-    return program.problem(), tuple(program.scenarios)
-
-
-def manifest_path(path: str) -> Path:
-    """The manifest a PATH names: the file itself, or a folder's instance.toml / clusters.toml."""
-    p = Path(path)
-    if p.is_dir():
-        for name in ("instance.toml", "clusters.toml"):
-            if (p / name).exists():
-                return p / name
-        return p / "instance.toml"  # the loader reports it missing
-    return p
+            f"--solver {solver!r}: a cluster program is solved exactly with one of "
+            f"{sorted(CLUSTER_SOLVERS)} ('dual' means highs here)"
+        )
+    return CLUSTER_SOLVERS[solver]
 
 
 def make_sweep(problem: Any, scenarios: Any, fractions: Any, budget: Any) -> Any:
     from engine.whatif import scale_sweep, scenario_sweep, value_sweep
 
     if fractions is not None:
-        return scale_sweep(problem, fractions)
+        return scale_sweep(problem, fractions, what="--budgets")
     if budget is not None:
-        return value_sweep(problem, *budget)
-    return scenario_sweep(problem, scenarios)
+        return value_sweep(problem, *budget, what="--budget")
+    return scenario_sweep(problem, scenarios, what="--scenarios")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.whatif import (
-        parse_budget_values,
-        parse_factors,
-        parse_scale_range,
-        scaled_instance,
-        whatif,
-    )
+    from engine.whatif import option_factors, whatif
     from formulations.atomic_write import atomic_write_text, atomic_write_with
-    from formulations.instance_file import load_instance, read_manifest
+    from formulations.cluster_program import ClusterProgram
+    from formulations.problem_file import load_problem
     from treatalloc.console import parse_key_values, stdout_to_stderr
+    from treatalloc.sweep_args import parse_budget_values, parse_factors, parse_scale_range
 
     # every input is checked before anything is solved or written
     targets = _targets(args)
@@ -124,21 +105,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--time-limit: expected a positive number of seconds, got {args.time_limit}"
         )
-    manifest = manifest_path(args.path)
-    if read_manifest(manifest).get("kind", "mckp") == "clusters":
-        from engine.whatif_clusters import cluster_solver, scaled_problem, whatif_clusters
+    loaded = load_problem(args.path)
+    if isinstance(loaded, ClusterProgram):
+        from engine.whatif_clusters import whatif_clusters
 
-        cluster_solver(args.solver)
-        problem, scenarios = load_clusters(str(manifest))
-        scaled_problem(problem, cost_scale, value_scale)  # validates the option names early
+        exact = cluster_solver(args.solver)
+        problem, scenarios = loaded.problem(), tuple(loaded.scenarios)
+        # the option names, checked early and named by their flags
+        option_factors(problem.option_labels, cost_scale, "--cost-scale")
+        option_factors(problem.option_labels, value_scale, "--value-scale")
         sweep = make_sweep(problem, scenarios, fractions, budget)
         with stdout_to_stderr():
-            w = whatif_clusters(problem, sweep, solver=args.solver, time_limit=args.time_limit,
+            w = whatif_clusters(problem, sweep, solver=exact, time_limit=args.time_limit,
                                 cost_scale=cost_scale, value_scale=value_scale,
                                 scenarios=scenarios)
     else:
-        instance = load_instance(manifest)
-        scaled_instance(instance, cost_scale, value_scale)  # validates the option names early
+        instance = loaded
+        option_factors(instance.option_labels, cost_scale, "--cost-scale")
+        option_factors(instance.option_labels, value_scale, "--value-scale")
         sweep = make_sweep(instance, instance.scenarios, fractions, budget)
         with stdout_to_stderr():
             w = whatif(instance, sweep, solver=args.solver, time_limit=args.time_limit,
