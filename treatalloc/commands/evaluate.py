@@ -59,16 +59,17 @@ def run(args: argparse.Namespace) -> int:
     from formulations.errors import UsageError
     from learners.comparison import compare
     from learners.saved import load_model
-    from treatalloc.commands.experiment_args import check_output_file, load_data, parse_grid
+    from treatalloc.commands.experiment_args import load_data, parse_grid
+    from treatalloc.outputs import check_file
 
     if not isinstance(args.n_boot, int) or args.n_boot < 0:
         raise UsageError(f"--n-boot: expected an integer >= 0, got {args.n_boot}")
     if not 0 < args.level < 1:
         raise UsageError(f"--level: expected a number in (0, 1), got {args.level}")
     if args.csv:
-        check_output_file(args.csv, "--csv", (".csv",))
+        check_file(args.csv, "--csv", (".csv",))
     if args.png:
-        check_output_file(args.png, "--png", (".png",))
+        check_file(args.png, "--png", (".png",))
     budgets = None if args.per_capita is None else parse_grid(args.per_capita, "--per-capita")
     data = load_data(args.data, args)
     names = _names(args.model)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -130,27 +129,12 @@ def parse_grid(text: str, flag: str) -> np.ndarray:
 
 
 def check_output_dir(path: str, flag: str, *, force: bool) -> None:
-    """Refuse, before any work, a folder that exists (without --force) or cannot be written."""
+    """Refuse, before any work, a folder that exists and is not empty (without --force), or
+    that cannot be written (treatalloc.outputs)."""
+    from treatalloc.outputs import check_folder
+
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"{flag} {path!r}: exists and is not a folder")
-    if p.exists() and any(p.iterdir()) and not force:
+    if p.is_dir() and any(p.iterdir()) and not force:
         raise UsageError(f"{flag} {path!r}: already exists and is not empty; give another "
                          "folder or --force to replace it")
-    parent = p.parent if not p.exists() else p
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{flag} {path!r}: cannot write into {str(parent)!r}")
-
-
-def check_output_file(path: str, flag: str, suffixes: tuple[str, ...]) -> None:
-    p = Path(path)
-    if not path.lower().endswith(suffixes):
-        raise UsageError(f"{flag} {path!r}: expected a file name ending in "
-                         f"{' or '.join(suffixes)}")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise UsageError(f"{flag} {path!r}: cannot write there")
+    check_folder(p, flag)
