@@ -1,4 +1,5 @@
-"""Parsing the what-if command line: ``START:STOP:COUNT``, ``NAME=V1,...``, ``OPTION=FACTOR``.
+"""Parsing sweeps on the command line: ``START:STOP:COUNT``, ``NAME=V1,...``, ``OPTION=FACTOR``
+(what-if fractions, and the learners' per-capita budget grids).
 
 The engine takes typed values (engine.whatif: fractions, limits, factor mappings); the text of
 the flags is read here, and every message names the flag and what was expected.
@@ -90,3 +91,25 @@ def parse_factors(items: Sequence[str] | None, what: str) -> dict[str, float]:
             raise UsageError(f"{what}: option {option!r} is given twice")
         out[option] = factor
     return out
+
+
+def parse_per_capita(text: str, flag: str) -> np.ndarray:
+    """``START:STOP:COUNT`` -> COUNT evenly spaced per-capita budgets >= 0 (fit, evaluate:
+    ``--per-capita``); one number alone is one budget."""
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            values = np.array([float(parts[0])])
+        elif len(parts) == 3:
+            count = int(parts[2])
+            if count < 1:
+                raise ValueError
+            values = np.linspace(float(parts[0]), float(parts[1]), count)
+        else:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"{flag}: expected START:STOP:COUNT (e.g. 0.1:1.0:10) or one number, "
+                         f"got {text!r}") from None
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise UsageError(f"{flag}: expected non-negative finite budgets, got {text!r}")
+    return values

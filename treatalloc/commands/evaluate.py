@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from formulations.errors import UsageError
     from learners.comparison import compare
     from learners.saved import load_model
-    from treatalloc.commands.experiment_args import load_data, parse_grid
+    from treatalloc.commands.experiment_args import load_data
     from treatalloc.outputs import check_file
+    from treatalloc.sweep_args import parse_per_capita
 
     if not isinstance(args.n_boot, int) or args.n_boot < 0:
         raise UsageError(f"--n-boot: expected an integer >= 0, got {args.n_boot}")
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         check_file(args.csv, "--csv", (".csv",))
     if args.png:
         check_file(args.png, "--png", (".png",))
-    budgets = None if args.per_capita is None else parse_grid(args.per_capita, "--per-capita")
+    budgets = None if args.per_capita is None else parse_per_capita(args.per_capita, "--per-capita")
     data = load_data(args.data, args)
     names = _names(args.model)
     providers = {n: load_model(d, trusted=tuple(args.trust)) for n, d in zip(names, args.model,

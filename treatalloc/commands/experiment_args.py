@@ -13,8 +13,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from formulations.errors import UsageError
 
 TABLE_SUFFIXES = (".csv", ".gz", ".parquet", ".pq")
@@ -105,27 +103,6 @@ def _reject_table_flags(args: argparse.Namespace, path: str) -> None:
     if used:
         raise UsageError(f"{used[0]}: only for a bare table; {path!r} is a manifest, which names "
                          "its columns itself")
-
-
-def parse_grid(text: str, flag: str) -> np.ndarray:
-    """``START:STOP:COUNT`` -> COUNT evenly spaced numbers (COUNT >= 1; one number alone too)."""
-    parts = text.split(":")
-    try:
-        if len(parts) == 1:
-            values = np.array([float(parts[0])])
-        elif len(parts) == 3:
-            count = int(parts[2])
-            if count < 1:
-                raise ValueError
-            values = np.linspace(float(parts[0]), float(parts[1]), count)
-        else:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"{flag}: expected START:STOP:COUNT (e.g. 0.1:1.0:10) or one number, "
-                         f"got {text!r}") from None
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise UsageError(f"{flag}: expected non-negative finite budgets, got {text!r}")
-    return values
 
 
 def check_output_dir(path: str, flag: str, *, force: bool) -> None:

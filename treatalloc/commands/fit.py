@@ -110,8 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from learners.methods import FitSpec, fit
     from learners.saved import save_model
     from learners.training import TrainingOptions, check_device
-    from treatalloc.commands.experiment_args import check_output_dir, load_data, parse_grid
+    from treatalloc.commands.experiment_args import check_output_dir, load_data
     from treatalloc.console import parse_key_values
+    from treatalloc.sweep_args import parse_per_capita
 
     check_output_dir(args.model_dir, "--model-dir", force=args.force)
     options = TrainingOptions(
@@ -121,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     check_device(args.device)
+    grid = None if args.per_capita is None else parse_per_capita(args.per_capita, "--per-capita")
     spec = FitSpec(
-        method=args.method, options=options, hidden=_hidden(args.hidden),
-        budgets=None if args.per_capita is None else parse_grid(args.per_capita, "--per-capita"),
+        method=args.method, options=options, hidden=_hidden(args.hidden), budgets=grid,
         estimator=args.estimator, params=parse_key_values(args.param, "--param"),
         mode=args.mode, decision=_decision(args),  # type: ignore[arg-type]
     )
