@@ -173,17 +173,22 @@ def _check_features(df: pd.DataFrame, features: Sequence[str], source: str) -> N
             raise _err(source, f"column {col!r}",
                        f"missing feature; the table has columns {list(map(str, df.columns))}")
         s = df[col]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            # one pass: isfinite is False for NaN too
+            v = s.to_numpy(np.float64, na_value=np.nan)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                if np.isnan(v[i]):
+                    raise _err(source, f"row {i + 1}, column {col!r}",
+                               "missing feature value (NaN)")
+                raise _err(source, f"row {i + 1}, column {col!r}",
+                           f"expected a finite number, found {v[i]!r}")
+            continue
         isna = s.isna().to_numpy()
         if isna.any():
             i = int(np.flatnonzero(isna)[0])
             raise _err(source, f"row {i + 1}, column {col!r}", "missing feature value (NaN)")
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            v = s.to_numpy(np.float64)
-            bad = ~np.isfinite(v)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise _err(source, f"row {i + 1}, column {col!r}",
-                           f"expected a finite number, found {v[i]!r}")
 
 
 def features_from_frame(
@@ -242,12 +247,14 @@ def experiment_from_frame(
         if col not in df.columns:
             raise _err(source, f"column {col!r}",
                        f"missing; the table has columns {list(map(str, df.columns))}")
-    labels = df[treatment]
-    if labels.isna().any():
-        i = int(np.flatnonzero(labels.isna().to_numpy())[0])
+    # factorise first: the labels are a handful of values over up to 10^7 rows, so every check
+    # and the mapping to arm codes runs on the unique values
+    codes, uniques = pd.factorize(df[treatment], use_na_sentinel=True)
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
         raise _err(source, f"row {i + 1}, column {treatment!r}", "empty treatment")
-    labels = labels.astype(str)
-    present = sorted(pd.unique(labels))
+    unique_labels = [str(u) for u in uniques]
+    present = sorted(set(unique_labels))
     if control is None:
         raise _err(msrc, "control", "missing: name the option that costs nothing")
     control = str(control)
@@ -257,11 +264,11 @@ def experiment_from_frame(
             raise _err(msrc, "arms", f"duplicate arm labels in {declared}")
         if not declared or declared[0] != control:
             raise _err(msrc, "arms", f"expected the control {control!r} first, got {declared}")
-        unknown = ~labels.isin(declared).to_numpy()
-        if unknown.any():
-            i = int(np.flatnonzero(unknown)[0])
-            raise _err(source, f"row {i + 1}, column {treatment!r}",
-                       f"unknown treatment label {labels.iloc[i]!r}; expected one of {declared}")
+        for k, label in enumerate(unique_labels):
+            if label not in declared:
+                i = int(np.flatnonzero(codes == k)[0])
+                raise _err(source, f"row {i + 1}, column {treatment!r}",
+                           f"unknown treatment label {label!r}; expected one of {declared}")
         arm_labels = tuple(declared)
     else:
         if control not in present:
@@ -270,7 +277,8 @@ def experiment_from_frame(
     if len(present) < 2:
         raise _err(source, f"column {treatment!r}",
                    f"expected at least two arms (a control and a treatment), found {present}")
-    arm = pd.Categorical(labels, categories=list(arm_labels)).codes.astype(np.int64)
+    lookup = np.array([arm_labels.index(label) for label in unique_labels], dtype=np.int64)
+    arm = lookup[codes]
 
     def numeric(col: str) -> np.ndarray:
         s = pd.to_numeric(df[col], errors="coerce")
