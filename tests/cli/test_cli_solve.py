@@ -134,11 +134,10 @@ def test_one_loader_solves_a_cluster_program_through_engine_solve(tmp_path, caps
     from engine import solve
     from engine.clusters import ClusterPlan
     from formulations.cluster_program import ClusterProgram, write_cluster_program
+    from formulations.instance import Budget
     from formulations.problem_file import load_problem, problem_kind
     from formulations.synthetic_clusters import synthetic_cluster_problem
     from treatalloc.cli import main
-
-    from formulations.instance import Budget
 
     pb = synthetic_cluster_problem(8, 4, seed=3)
     limit = 0.3 * float((pb.costs[0, 0].max(axis=1) * pb.sizes).sum())

@@ -15,12 +15,12 @@ from engine.clusters import (
     deployable_table,
     fit_clusters,
     per_budget_plans,
-    select_k,
     solve_cluster_program,
 )
 from engine.stochastic.plans import chance_constrained, two_stage
+from evaluation.cluster_cells import cluster_program_from_data
+from evaluation.cluster_selection import select_k
 from evaluation.policy import policy_value
-from formulations.cluster_program import cluster_program_from_data
 from formulations.experiment_data import experiment_from_frame
 from formulations.instance import Scenario
 from tests.conftest import shared_data
