@@ -20,7 +20,6 @@ import numpy as np
 from engine.backend import Capabilities
 from engine.dual.arrays import DualArrays, dual_arrays
 from engine.dual.improve import repair as repair_rows
-from engine.dual.improve import row_slack
 from engine.dual.multi_budget import solve_multi
 from engine.dual.one_budget import solve_one_budget
 from engine.dual.options import DualOptions
@@ -28,7 +27,6 @@ from engine.dual.polish import core_polish
 from engine.finalize import build_result
 from engine.options import positive
 from engine.progress import progress
-from engine.repair import repair
 from engine.result import SolveResult
 from engine.stopping import interrupted
 from formulations.instance import Instance
@@ -100,12 +98,7 @@ def solve_dual_numpy(
         )
 
     def repair_fn(cols: np.ndarray, lam: np.ndarray) -> np.ndarray:
-        fixed = repair_rows(arr, cols, weights=lam)
-        if np.all(row_slack(arr, fixed) >= 0):
-            return fixed
-        # the project's general repair as a fallback (other move rule, capacities first)
-        weights = lam[: instance.n_budgets] if instance.n_budgets else None
-        return arr.columns(repair(instance, arr.assignment(cols), multipliers=weights))
+        return repair_rows(arr, cols, weights=lam)
 
     max_iter = options.max_iter
     tol = options.gap
