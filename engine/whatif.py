@@ -462,7 +462,7 @@ def lp_relaxation(instance: Instance) -> tuple[float, dict[str, float]] | None:
         return None
     sf = lp.standard_form
     duals = {}
-    for kind, (lo, _hi) in zip(sf.row_kind, sf.row_blocks, strict=True):
+    for kind, (lo, _hi) in sf.row_blocks.items():
         if kind.startswith("budget:"):
             # HiGHS reports a maximisation's <= row duals as >= 0: value per unit of limit
             duals[kind.removeprefix("budget:")] = max(0.0, float(lp.row_dual[lo]))

@@ -207,8 +207,7 @@ class HighsBackend:
     ) -> SolveResult:
         positive(self.name, gap=options.gap, abs_gap=options.abs_gap, threads=options.threads)
         sf = compile_standard_form(instance)
-        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks,
-                           abs_tol=MIP_FEASIBILITY_TOL)
+        rows = solver_rows(sf.A, sf.row_upper, sf.budget_rows(), abs_tol=MIP_FEASIBILITY_TOL)
         h = make_highs(sf, integer=True, log=options.log, threads=options.threads, rows=rows)
         rep = reporter()
         if rep is not None:

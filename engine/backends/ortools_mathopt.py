@@ -217,7 +217,7 @@ class OrToolsMathOptBackend:
     ) -> SolveResult | tuple[Status, float | None, np.ndarray, dict[str, Any]]:
         """One MathOpt solve: (native status, bound, assignment, detail), or a finished
         SolveResult where there is no allocation."""
-        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks, abs_tol=abs_tol,
+        rows = solver_rows(sf.A, sf.row_upper, sf.budget_rows(), abs_tol=abs_tol,
                            rel_tol=rel_tol, shrink=shrink)
         model = mathopt.Model.from_model_proto(
             model_proto(sf, name=instance.name or "mckp", rows=rows))

@@ -173,11 +173,10 @@ def _solve_highs(
     inf = h.getInfinity()
     A, row_upper = program.A, program.row_upper
     is_mip = bool(program.integer.any())
-    if is_mip and "budget" in program.row_blocks:
+    if is_mip:
         # the budget rows as engine.backends.tolerances hands them to any MIP solver, so that
         # HiGHS' own tolerance cannot carry a plan above a budget as written
-        a, b = program.row_blocks["budget"]
-        A, row_upper = solver_rows(A, row_upper, np.arange(a, b),
+        A, row_upper = solver_rows(A, row_upper, program.budget_rows(),
                                    abs_tol=mip_feasibility_tolerance(program))
     h.passModel(
         program.n_cols, program.n_rows, int(A.nnz), 2, -1, float(program.constant),
