@@ -22,6 +22,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 test-slow: install
@@ -30,6 +31,14 @@ test-slow: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+typecheck: install
+	$(BIN)/mypy
+
+# the engine's measured tables (benchmarks/README.md gives each command and its figures)
+bench: install
+	$(BIN)/python benchmarks/bench_dual_mmkp.py
+	$(BIN)/python benchmarks/bench_time_limits.py --sizes 10000 100000 --limits 1 5
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
