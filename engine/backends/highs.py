@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,11 +48,30 @@ STATUS_MAP: dict[str, Status] = {
 }
 
 
+_banner_done = False
+
+
 def _import_highspy() -> Any:
+    """highspy, with HiGHS' start-up banner silenced: the first Highs object of a process
+    prints it on file descriptor 1 before any option can be set, so the first one is made with
+    that descriptor pointed at /dev/null. A log asked for (option ``log``) still prints."""
+    global _banner_done
     try:
         import highspy
     except ImportError as e:  # pragma: no cover - highspy is a core dependency
         raise UsageError("solver 'highs' needs highspy: pip install highspy") from e
+    if not _banner_done:
+        _banner_done = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
     return highspy
 
 
