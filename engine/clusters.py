@@ -3,18 +3,16 @@
 .. note:: **Reconstruction [I]** (papers.md §2.2). HRC's paper text beyond the abstract is not
    public; this follows the reconstruction: standardise a representation (any feature matrix,
    or a learner's hidden layer), K-means it, estimate per (cluster, arm) means on randomised
-   data, solve the integer program over counts n_kj, and choose K by the plan's value on
-   held-out randomised data (EOM, ``evaluation.policy``), not by inertia.
-
-``engine`` may not import ``evaluation`` (dependency order), so ``select_k`` takes the policy
-value function as an argument; pass ``evaluation.policy.policy_value``.
+   data (evaluation.cluster_cells), solve the integer program over counts n_kj (here), and
+   choose K by the plan's value on held-out randomised data (evaluation.cluster_selection),
+   not by inertia.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,9 +23,8 @@ from engine.options import Options
 from engine.result import Status
 from engine.stochastic.milp import solve_program
 from engine.stochastic.plans import PerScenarioPlan, per_scenario, solve_at, within
-from formulations.cluster_program import ClusterProgram, cluster_program_from_data
+from formulations.cluster_program import ClusterProgram
 from formulations.errors import UsageError
-from formulations.experiment_data import ExperimentData
 from formulations.stochastic_problem import ScenarioSet, scenario_set
 from formulations.stochastic_programs import PROB_SLACK, chance_program, plan_spend
 
@@ -237,97 +234,3 @@ def per_budget_plans(
     problem = program.problem()
     sc = program.scenario_set() if scenarios is None else scenarios
     return per_scenario(problem, sc, solver=solver, time_limit=time_limit)
-
-
-# --- choosing K by decision value ---------------------------------------------------------------
-
-
-PolicyValueFn = Callable[..., Any]
-
-
-@dataclass(frozen=True, eq=False)
-class KSelection:
-    """Held-out decision value of the cluster plan for every K and budget; the chosen K."""
-
-    best_k: int
-    table: pd.DataFrame
-    programs: dict[int, ClusterProgram]
-    clusterings: dict[int, Clustering]
-
-
-def select_k(
-    train: ExperimentData,
-    holdout: ExperimentData,
-    ks: Sequence[int],
-    budgets_per_capita: Sequence[float],
-    *,
-    policy_value: PolicyValueFn,
-    budget: str = "cost",
-    min_samples: int = 30,
-    seed: int = 0,
-    solver: str = "highs",
-    features_train: np.ndarray | None = None,
-    features_holdout: np.ndarray | None = None,
-    n_boot: int = 0,
-) -> KSelection:
-    """Fit K-means for each K on ``train``, plan at each per-capita budget, score on ``holdout``.
-
-    The score of K is the mean over budgets of the held-out per-capita value (``policy_value``
-    with the plan's shares as a randomised policy: π(arm | unit) = n_kj / N_k of its cluster);
-    the held-out spend is reported beside it. Larger value wins; ties go to the smaller K.
-    ``features_*`` override the data's feature matrices (e.g. a learner's representation).
-    ``n_boot`` > 0 adds bootstrap intervals (value_lo, value_hi) for the held-out value: where
-    they overlap across K, the choice is within noise.
-    """
-    if train.arms != holdout.arms:
-        raise UsageError(f"train/holdout: different arms {train.arms} vs {holdout.arms}")
-    if not ks:
-        raise UsageError("ks: expected at least one K")
-    Xtr = train.feature_matrix() if features_train is None else features_train
-    Xho = holdout.feature_matrix() if features_holdout is None else features_holdout
-    rows: list[dict[str, Any]] = []
-    programs: dict[int, ClusterProgram] = {}
-    clusterings: dict[int, Clustering] = {}
-    for k in ks:
-        cl = fit_clusters(Xtr, k, seed=seed)
-        prog = cluster_program_from_data(train, cl.labels, budget=budget,
-                                         min_samples=min_samples)
-        programs[k], clusterings[k] = prog, cl
-        for b in budgets_per_capita:
-            limit = float(b) * train.n_units
-            plan = solve_cluster_program(prog, [limit], solver=solver)
-            row: dict[str, Any] = {"k": k, "clusters": prog.n_clusters,
-                                   "merged": len(prog.merged), "budget_per_capita": float(b),
-                                   "status": plan.status}
-            if plan.counts is None:
-                row.update(value=math.nan, spend=math.nan)
-            else:
-                pp = holdout_policy_prob(plan.counts, prog, cl, holdout, Xho)
-                pv = policy_value(holdout.arm, holdout.outcome, policy_prob=pp,
-                                  cost=holdout.cost,
-                                  propensity=holdout.design_propensity("select_k"),
-                                  n_boot=n_boot, seed=seed)
-                ci = pv.value_ci or (math.nan, math.nan)
-                row.update(value=float(pv.value), value_lo=ci[0], value_hi=ci[1],
-                           spend=float(pv.spend),
-                           train_value_per_capita=float(plan.objective or 0) / train.n_units)
-            rows.append(row)
-    table = pd.DataFrame(rows)
-    score = table.groupby("k")["value"].mean()
-    best = int(score.index.to_numpy()[int(np.argmax(score.to_numpy()))])
-    return KSelection(best_k=best, table=table, programs=programs, clusterings=clusterings)
-
-
-def holdout_policy_prob(
-    counts: np.ndarray, program: ClusterProgram, clustering: Clustering,
-    holdout: ExperimentData, X: np.ndarray | None = None,
-) -> np.ndarray:
-    """π(received arm | unit) of a cluster plan for held-out units: the share n_kj / N_k of the
-    unit's cluster (K-means label, followed through the program's merges)."""
-    raw = clustering.predict(holdout.feature_matrix() if X is None else X)
-    merged = {int(a): int(b) for a, b in program.merged.items()}
-    index = {int(c): i for i, c in enumerate(program.clusters)}
-    pos = np.array([index[merged.get(int(c), int(c))] for c in range(clustering.k)])[raw]
-    size = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, size, out=np.zeros(counts.shape), where=size > 0)
-    return np.asarray(shares[pos, holdout.arm], dtype=np.float64)

@@ -47,6 +47,16 @@ def trivial_bound(instance: Instance) -> float:
     return total
 
 
+def capped(instance: Instance, bound: float, objective: float | None) -> float:
+    """``bound`` capped by the trivial bound (no allocation is worth more than every unit at
+    its best option). A bound within the proof tolerance of the allocation's own value needs
+    no cap (it cannot exceed the trivial bound, which is at least that value, by more than the
+    tolerance), which spares the pass over every row on the dual's near-optimal answers."""
+    if objective is not None and is_proven_optimal(objective, bound):
+        return bound
+    return min(bound, trivial_bound(instance))
+
+
 def limits_map(instance: Instance) -> dict[str, float]:
     return {b.name: float(b.limit) for b in instance.budgets}
 
@@ -67,10 +77,9 @@ def build_result(
     ``status`` may force ``infeasible``, ``time_limit`` or ``error``; otherwise it is derived.
     """
     info = dict(detail or {})
-    if bound is not None:
-        # no allocation is worth more than every unit at its best option
-        bound = min(float(bound), trivial_bound(instance))
     if assignment is None:
+        if bound is not None:
+            bound = capped(instance, float(bound), None)
         return SolveResult(
             status=status or "error",
             solver=solver,
@@ -96,6 +105,8 @@ def build_result(
                 detail=info,
             )
     objective = ev.objective
+    if bound is not None:
+        bound = capped(instance, float(bound), objective)
     if status in ("time_limit", "error"):
         final: Status = status
         if status == "time_limit" and is_proven_optimal(objective, bound):

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from engine.frontier import Frontier
 from engine.result import SolveResult
 from engine.stopping import interrupted
 from formulations.errors import UsageError
@@ -222,43 +223,6 @@ def check_scenarios(instance: Any, scenarios: Sequence[Any] | None = None) -> No
 
 
 # --- the LP frontier (one budget) ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Frontier:
-    """The exact LP value as a function of one budget: concave, piecewise linear.
-
-    ``budget[i]`` and ``value[i]`` are its breakpoints in increasing budget order; beyond the last
-    one the value stays flat (every unit at its best option) and below the first one no allocation
-    is feasible.
-    """
-
-    budget: np.ndarray
-    value: np.ndarray
-    lam: np.ndarray | None = None
-    """Slope of each segment (one entry fewer than ``budget``), where the engine gives it."""
-
-    def value_at(self, b: np.ndarray) -> np.ndarray:
-        b = np.asarray(b, dtype=np.float64)
-        v = np.interp(b, self.budget, self.value)
-        return np.where(b < self.budget[0] - 1e-12 * max(1.0, abs(self.budget[0])), np.nan, v)
-
-    def slope_at(self, b: np.ndarray) -> np.ndarray:
-        """Right derivative: the value of one more (infinitesimal) unit of budget at ``b``."""
-        b = np.asarray(b, dtype=np.float64)
-        if self.lam is not None:
-            slopes = np.asarray(self.lam, dtype=np.float64)
-        else:
-            db = np.diff(self.budget)
-            dv = np.diff(self.value)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                slopes = np.where(db > 0, dv / np.where(db > 0, db, 1.0), 0.0)
-        seg = np.searchsorted(self.budget, b, side="right") - 1
-        out = np.zeros(b.shape)
-        inside = (seg >= 0) & (seg < slopes.size)
-        out[inside] = slopes[seg[inside]]
-        out[seg < 0] = np.nan
-        return out
-
-
 def lp_frontier(instance: Instance) -> Frontier | None:
     """The exact LP frontier of a one-budget instance from the dual engine's hull, or None.
 
@@ -268,19 +232,7 @@ def lp_frontier(instance: Instance) -> Frontier | None:
         return None
     from engine.dual import sweep as dual_sweep
 
-    raw = dual_sweep.lp_frontier(instance)
-    return _as_frontier(raw)
-
-
-def _as_frontier(raw: Any) -> Frontier:
-    if isinstance(raw, Frontier):
-        return raw
-    lam = getattr(raw, "lam", None)
-    return Frontier(
-        np.asarray(raw.budget, dtype=np.float64),
-        np.asarray(raw.value, dtype=np.float64),
-        None if lam is None else np.asarray(lam, dtype=np.float64),
-    )
+    return dual_sweep.lp_frontier(instance)
 
 
 # --- solving the points --------------------------------------------------------------------------
@@ -510,7 +462,7 @@ def lp_relaxation(instance: Instance) -> tuple[float, dict[str, float]] | None:
         return None
     sf = lp.standard_form
     duals = {}
-    for kind, (lo, _hi) in zip(sf.row_kind, sf.row_blocks, strict=True):
+    for kind, (lo, _hi) in sf.row_blocks.items():
         if kind.startswith("budget:"):
             # HiGHS reports a maximisation's <= row duals as >= 0: value per unit of limit
             duals[kind.removeprefix("budget:")] = max(0.0, float(lp.row_dual[lo]))

@@ -1,8 +1,9 @@
 """Evaluate an assignment (one option index per unit, -1 = none) against an instance.
 
 This module holds the project's one definition of "within budget" (ARCHITECTURE.md,
-"SolveResult"): the budgets as written. An allocation's usage of a budget is a compensated sum
-(formulations.summation), and it fits when ``usage <= limit + FEAS_TOL * max(1, |limit|)``:
+"SolveResult"): the budgets as written. An allocation's usage of a budget is its sum, decided
+exactly (a float sum where its rounding bound settles the test, else a compensated sum:
+formulations.summation), and it fits when ``usage <= limit + FEAS_TOL * max(1, |limit|)``:
 FEAS_TOL = 1e-12 is the noise of that sum over decimal data (0.1 + 0.2 is 5.6e-17 above 0.3 in
 floats), not a slack a solver may use. Every backend, greedy and repair included, and the
 re-check of every result use :func:`slack_tolerance` / :func:`within_limits`.
@@ -88,20 +89,39 @@ def check_assignment(instance: Instance, assignment: np.ndarray) -> np.ndarray:
 def chosen_rows(instance: Instance, assignment: np.ndarray) -> np.ndarray:
     """Row indices of the chosen options (units with -1 are skipped)."""
     a = np.asarray(assignment, dtype=np.int64)
+    if instance.choose == "exactly-one":  # every unit has a row: no mask to build
+        return instance.offsets[:-1] + a
     picked = a >= 0
     return instance.offsets[:-1][picked] + a[picked]
 
 
+def usage_within(costs: np.ndarray, target: float) -> tuple[float, bool]:
+    """(usage, within ``target``) of the chosen cells' ``costs``: a float sum where its rounding
+    bound (pairwise summation: under 64 eps of the absolute sum) decides the test either way,
+    else the compensated sum, which then decides it."""
+    s = float(costs.sum())
+    err = 64 * np.finfo(np.float64).eps * float(np.abs(costs).sum())
+    if s + err <= target:
+        return s, True
+    if s - err > target:
+        return s, False
+    exact = compensated_sum(costs)
+    return exact, bool(exact <= target)
+
+
 def evaluate(instance: Instance, assignment: np.ndarray) -> Evaluation:
-    """Objective and usage of ``assignment`` (compensated sums); ``feasible`` is the one check."""
+    """Objective and usage of ``assignment``; ``feasible`` is the one check (the budgets as
+    written, decided exactly up to the 1e-12 allowance: usage_within)."""
     a = check_assignment(instance, assignment)
     rows = chosen_rows(instance, a)
-    objective = compensated_sum(instance.value[rows])
-    usage = np.array([compensated_sum(instance.costs[k, rows])
-                      for k in range(instance.n_budgets)], dtype=np.float64)
+    objective = float(instance.value[rows].sum())
     limits = instance.limits
+    targets = target_limits(limits)
+    sums = [usage_within(instance.costs[k, rows], float(targets[k]))
+            for k in range(instance.n_budgets)]
+    usage = np.array([u for u, _ in sums], dtype=np.float64)
     violations: list[str] = []
-    over = ~within_limits(usage, limits)
+    over = np.array([not ok for _, ok in sums], dtype=bool)
     for k in np.flatnonzero(over):
         violations.append(
             f"budget {instance.budgets[k].name!r}: usage {usage[k]:.10g} > limit {limits[k]:.10g}"

@@ -35,14 +35,11 @@ replicate r(s); n_gj = units of group g on option j.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-
 import numpy as np
 import scipy.sparse as sp
 
-from formulations.assignment import FEAS_TOL
 from formulations.errors import UsageError
+from formulations.standard_form import StandardForm
 from formulations.stochastic_problem import GroupedProblem, ScenarioSet
 
 #: slack on the probability row so that p_s summing to 0.7 in floating point still reaches 0.7
@@ -54,100 +51,9 @@ RECOURSE = ("shares", "counts")
 CUTBACK = ("fallback", "cheaper")
 
 
-@dataclass(frozen=True, eq=False)
-class LinearProgram:
-    """A maximisation MILP/LP in standard form with named column and row blocks.
-
-    ``col_blocks[name] = (start, stop, shape)`` (``x[start:stop].reshape(shape)`` is the block);
-    ``row_blocks[name] = (start, stop)``.
-    """
-
-    name: str
-    c: np.ndarray
-    A: sp.csr_matrix
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integer: np.ndarray
-    col_blocks: Mapping[str, tuple[int, int, tuple[int, ...]]]
-    row_blocks: Mapping[str, tuple[int, int]]
-    constant: float = 0.0
-    info: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def n_cols(self) -> int:
-        return int(self.c.shape[0])
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.A.shape[0])
-
-    def block(self, x: np.ndarray, name: str) -> np.ndarray:
-        start, stop, shape = self.col_blocks[name]
-        return np.asarray(x[start:stop]).reshape(shape)
-
-    def objective(self, x: np.ndarray) -> float:
-        return float(self.c @ x + self.constant)
-
-    def violations(self, x: np.ndarray, *, tolerance: float = 1e-9) -> list[str]:
-        """How ``x`` breaks the program, empty where it does not.
-
-        Budget rows (block "budget") are held to the one definition of "within budget"
-        (formulations.assignment: 1e-12 relative to max(1, |limit|)) beyond the rounding of the
-        row's own sum; the other rows and the bounds of continuous columns to ``tolerance``
-        (the solver's feasibility tolerance) relative to max(1, |bound|); integer columns must
-        be integers within their bounds.
-        """
-        x = np.asarray(x, dtype=np.float64)
-        out: list[str] = []
-        ints = self.integer
-        if np.any(x[ints] != np.round(x[ints])):
-            out.append("an integer column is fractional")
-        lo_tol = tolerance * np.maximum(1.0, np.abs(np.where(np.isfinite(self.col_lower),
-                                                             self.col_lower, 0.0)))
-        up_tol = tolerance * np.maximum(1.0, np.abs(np.where(np.isfinite(self.col_upper),
-                                                             self.col_upper, 0.0)))
-        lo_tol[ints] = 0.0
-        up_tol[ints] = 0.0
-        bad = np.flatnonzero((x < self.col_lower - lo_tol) | (x > self.col_upper + up_tol))
-        if bad.size:
-            out.append(f"column {int(bad[0])} is {x[bad[0]]!r}, outside "
-                       f"[{self.col_lower[bad[0]]!r}, {self.col_upper[bad[0]]!r}]")
-        act = self.A @ x
-        noise = 4 * np.finfo(np.float64).eps * (abs(self.A) @ np.abs(x))
-        up = np.where(np.isfinite(self.row_upper), self.row_upper, 0.0)
-        lo = np.where(np.isfinite(self.row_lower), self.row_lower, 0.0)
-        rel = np.full(self.n_rows, tolerance)
-        a, b = self.row_blocks.get("budget", (0, 0))
-        rel[a:b] = FEAS_TOL
-        over = np.isfinite(self.row_upper) & (act > up + rel * np.maximum(1.0, np.abs(up)) + noise)
-        under = np.isfinite(self.row_lower) & (act < lo - rel * np.maximum(1.0, np.abs(lo))
-                                               - noise)
-        for kind, mask in (("above its upper", over), ("below its lower", under)):
-            rows = np.flatnonzero(mask)
-            if rows.size:
-                r = int(rows[0])
-                block = next((n for n, (s0, s1) in self.row_blocks.items() if s0 <= r < s1), "?")
-                bound = up[r] if kind.startswith("above") else lo[r]
-                out.append(f"row {r} (block {block!r}) is {act[r]!r}, {kind} bound {bound!r}"
-                           + (f" ({rows.size} rows)" if rows.size > 1 else ""))
-        return out
-
-    def relaxed(self) -> LinearProgram:
-        """The LP relaxation (same arrays, no integrality)."""
-        return replace(self, integer=np.zeros_like(self.integer), name=f"{self.name} (LP)")
-
-    def fixed(self, name: str, values: np.ndarray) -> LinearProgram:
-        """A copy with the columns of block ``name`` fixed to ``values``."""
-        start, stop, _ = self.col_blocks[name]
-        v = np.asarray(values, dtype=np.float64).reshape(-1)
-        if v.shape[0] != stop - start:
-            raise UsageError(f"fixed: block {name!r} has {stop - start} columns, got {v.shape[0]}")
-        lo, up = self.col_lower.copy(), self.col_upper.copy()
-        lo[start:stop] = v
-        up[start:stop] = v
-        return replace(self, col_lower=lo, col_upper=up)
+#: the programs here are standard forms (formulations.standard_form): one program type, solved
+#: by the same backends as allocation instances
+LinearProgram = StandardForm
 
 
 class _Rows:

@@ -34,9 +34,13 @@ TORCH_METHODS = ("tsm-sl", "t-learner", "dfcl-pl", "dfcl-mer", "dfcl-ifd", "dfcl
 
 
 def _package_version() -> str:
-    from treatalloc import __version__
+    # the distribution's metadata, not treatalloc.__version__: learners may not import the CLI
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("treatalloc")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def model_dict(provider: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,11 +48,30 @@ STATUS_MAP: dict[str, Status] = {
 }
 
 
+_banner_done = False
+
+
 def _import_highspy() -> Any:
+    """highspy, with HiGHS' start-up banner silenced: the first Highs object of a process
+    prints it on file descriptor 1 before any option can be set, so the first one is made with
+    that descriptor pointed at /dev/null. A log asked for (option ``log``) still prints."""
+    global _banner_done
     try:
         import highspy
     except ImportError as e:  # pragma: no cover - highspy is a core dependency
         raise UsageError("solver 'highs' needs highspy: pip install highspy") from e
+    if not _banner_done:
+        _banner_done = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
     return highspy
 
 
@@ -83,7 +104,7 @@ def make_highs(sf: StandardForm, *, integer: bool, log: bool = False, threads: i
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     A, upper = (sf.A, sf.row_upper) if rows is None else rows
-    integrality = np.full(sf.n_cols, 1 if integer else 0, dtype=np.int32)
+    integrality = (sf.integer if integer else np.zeros(sf.n_cols, dtype=bool)).astype(np.int32)
     # a huge finite bound stands for infinity in HiGHS
     inf = h.getInfinity()
     row_lower = np.where(np.isfinite(sf.row_lower), sf.row_lower, -inf)
@@ -94,10 +115,10 @@ def make_highs(sf: StandardForm, *, integer: bool, log: bool = False, threads: i
         int(A.nnz),
         _ROWWISE,
         _MAXIMIZE,
-        0.0,
+        float(sf.constant),
         sf.c,
         sf.col_lower,
-        sf.col_upper,
+        np.where(np.isfinite(sf.col_upper), sf.col_upper, inf),
         row_lower,
         row_upper,
         A.indptr.astype(np.int32),
@@ -156,6 +177,91 @@ def watchdog(h: Any, deadline: Deadline, *, active: bool = True) -> Iterator[Non
 
 
 @dataclass(frozen=True, eq=False)
+class FormSolution:
+    """What a solver made of a standard form, before the caller's own checks (an instance's
+    build_result, a program's rounding and row check): the status from the backend's one
+    status table, the bound, x where there is a solution, the row duals of an LP."""
+
+    status: Status
+    solver: str
+    bound: float | None
+    x: np.ndarray | None
+    row_dual: np.ndarray | None
+    objective: float | None
+    detail: dict[str, Any]
+
+
+def solve_form(
+    sf: StandardForm, *, integer: bool = True, time_limit: float | None = None,
+    log: bool = False, threads: int | None = None, gap: float = OPT_REL_GAP,
+    abs_gap: float = OPT_ABS_GAP, mip_tolerance: float = MIP_FEASIBILITY_TOL,
+    seed: int | None = None, start_x: np.ndarray | None = None,
+    convert: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> FormSolution:
+    """HiGHS on a standard form in bulk (one passModel): the one HiGHS path of the project.
+
+    A MIP (``integer`` and some integer column) gets its budget rows as
+    engine.backends.tolerances makes them (its ``mip_tolerance`` cannot carry a solution above a
+    budget as written), the project's gaps, ``start_x`` as its starting solution and, in a
+    supervised child (engine.isolate), progress reports (x ``convert``-ed). An LP (the
+    relaxation: ``integer`` False) runs on the rows as written with 1e-9 primal and dual
+    tolerances and returns its row duals (d objective / d row bound: >= 0 on a binding budget
+    row of this maximisation).
+    """
+    mip = integer and bool(sf.integer.any())
+    rows = (solver_rows(sf.A, sf.row_upper, sf.budget_rows(), abs_tol=mip_tolerance)
+            if mip else None)
+    h = make_highs(sf, integer=mip, log=log, threads=threads, rows=rows)
+    rep = reporter()
+    if mip:
+        if rep is not None:
+            report_progress(h, rep, convert or (lambda x: x))
+        h.setOptionValue("mip_rel_gap", gap)
+        h.setOptionValue("mip_abs_gap", abs_gap)
+        h.setOptionValue("mip_feasibility_tolerance", mip_tolerance)
+        h.setOptionValue("primal_feasibility_tolerance", MIP_FEASIBILITY_TOL)
+    else:
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if seed is not None:
+        h.setOptionValue("random_seed", seed)
+    if start_x is not None and mip:
+        start = _import_highspy().HighsSolution()
+        start.col_value = np.asarray(start_x, dtype=np.float64).tolist()
+        start.value_valid = True
+        h.setSolution(start)
+    with watchdog(h, Deadline.after(time_limit), active=rep is None):
+        run_status = h.run()
+    highspy = _import_highspy()
+    native = str(h.getModelStatus()).split(".")[-1]
+    name = "highs" if mip else "highs-lp"
+    detail: dict[str, Any] = {"highs_status": native}
+    if run_status == highspy.HighsStatus.kError and native == "kNotset":
+        detail["message"] = ("HiGHS refused to run (a thread count different from the "
+                             "process's first HiGHS run?)")
+        return FormSolution("error", name, None, None, None, None, detail)
+    status = STATUS_MAP.get(native, "error")
+    info = h.getInfo()
+    if mip:
+        detail["nodes"] = int(info.mip_node_count)
+        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+        if status == "infeasible" or info.primal_solution_status != 2:  # 2: a solution
+            return FormSolution(status, name, None if status == "infeasible" else bound,
+                                None, None, None, detail)
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        return FormSolution(status, name, bound, x, None,
+                            float(info.objective_function_value), detail)
+    if status != "optimal":
+        return FormSolution(status, name, None, None, None, None, detail)
+    sol = h.getSolution()
+    value = float(info.objective_function_value)
+    return FormSolution("optimal", name, value, np.asarray(sol.col_value, dtype=np.float64),
+                        np.asarray(sol.row_dual, dtype=np.float64), value, detail)
+
+
+@dataclass(frozen=True, eq=False)
 class LPRelaxation:
     """The LP relaxation of an instance: a bound (its optimum), not an allocation.
 
@@ -174,20 +280,8 @@ class LPRelaxation:
 def solve_lp_relaxation(instance: Instance, *, time_limit: float | None = None) -> LPRelaxation:
     """The LP relaxation with HiGHS on the budgets as written (its optimum bounds the MIP)."""
     sf = compile_standard_form(instance)
-    h = make_highs(sf, integer=False)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.run()
-    native = str(h.getModelStatus()).split(".")[-1]
-    status = STATUS_MAP.get(native, "error")
-    if status != "optimal":
-        return LPRelaxation(status, None, None, None, sf)
-    sol = h.getSolution()
-    return LPRelaxation("optimal", float(h.getInfo().objective_function_value),
-                        np.asarray(sol.col_value, dtype=np.float64),
-                        np.asarray(sol.row_dual, dtype=np.float64), sf)
+    lp = solve_form(sf, integer=False, time_limit=time_limit)
+    return LPRelaxation(lp.status, lp.bound, lp.x, lp.row_dual, sf)
 
 
 class HighsBackend:
@@ -207,63 +301,29 @@ class HighsBackend:
     ) -> SolveResult:
         positive(self.name, gap=options.gap, abs_gap=options.abs_gap, threads=options.threads)
         sf = compile_standard_form(instance)
-        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks,
-                           abs_tol=MIP_FEASIBILITY_TOL)
-        h = make_highs(sf, integer=True, log=options.log, threads=options.threads, rows=rows)
-        rep = reporter()
-        if rep is not None:
-            report_progress(h, rep, lambda x: assignment_from_x(instance, x).astype(np.int32))
-        h.setOptionValue("mip_rel_gap", options.gap)
-        h.setOptionValue("mip_abs_gap", options.abs_gap)
-        h.setOptionValue("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL)
-        h.setOptionValue("primal_feasibility_tolerance", MIP_FEASIBILITY_TOL)
-        if time_limit is not None:
-            h.setOptionValue("time_limit", float(time_limit))
-        if options.seed is not None:
-            h.setOptionValue("random_seed", options.seed)
+        start_x = None
         if options.start is not None:
             # a feasible allocation to start from (HiGHS checks it and keeps it if it is)
             a = np.asarray(options.start, dtype=np.int64)
             picked = a >= 0
-            x0 = np.zeros(sf.n_cols)
-            x0[instance.offsets[:-1][picked] + a[picked]] = 1.0
-            start = _import_highspy().HighsSolution()
-            start.col_value = x0.tolist()
-            start.value_valid = True
-            h.setSolution(start)
-        with watchdog(h, Deadline.after(time_limit), active=rep is None):
-            h.run()
-        model_status = h.getModelStatus()
-        native = str(model_status).split(".")[-1]
-        status = STATUS_MAP.get(native, "error")
-        info = h.getInfo()
-        name = "highs"
-        detail: dict[str, Any] = {"highs_status": native}
-        detail["nodes"] = int(info.mip_node_count)
-        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
-        if status == "infeasible":
-            return build_result(
-                instance,
-                solver=name,
-                assignment=None,
-                bound=None,
-                status="infeasible",
-                detail=detail,
-            )
-        if info.primal_solution_status != 2:  # 2 = feasible solution available
-            final: Status = status if status in ("time_limit", "error") else "error"
-            return build_result(
-                instance,
-                solver=name,
-                assignment=None,
-                bound=bound,
-                status=final,
-                detail=detail,
-                message="no feasible allocation found" if final == "time_limit" else "",
-            )
-        x = np.asarray(h.getSolution().col_value)
-        assignment = assignment_from_x(instance, x)
-        forced: Status | None = status if status in ("time_limit", "error") else None
-        return build_result(
-            instance, solver=name, assignment=assignment, bound=bound, status=forced, detail=detail
+            start_x = np.zeros(sf.n_cols)
+            start_x[instance.offsets[:-1][picked] + a[picked]] = 1.0
+        sol = solve_form(
+            sf, time_limit=time_limit, log=options.log, threads=options.threads, gap=options.gap,
+            abs_gap=options.abs_gap, seed=options.seed, start_x=start_x,
+            convert=lambda x: assignment_from_x(instance, x).astype(np.int32),
         )
+        if sol.status == "infeasible":
+            return build_result(instance, solver=self.name, assignment=None, bound=None,
+                                status="infeasible", detail=sol.detail)
+        if sol.x is None:
+            final: Status = sol.status if sol.status in ("time_limit", "error") else "error"
+            return build_result(
+                instance, solver=self.name, assignment=None, bound=sol.bound, status=final,
+                detail=sol.detail,
+                message="no feasible allocation found" if final == "time_limit"
+                else str(sol.detail.get("message", "")),
+            )
+        forced: Status | None = sol.status if sol.status in ("time_limit", "error") else None
+        return build_result(instance, solver=self.name, assignment=assignment_from_x(instance,
+                            sol.x), bound=sol.bound, status=forced, detail=sol.detail)

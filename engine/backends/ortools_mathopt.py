@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.backend import ISOLATE_ROWS, MIP_MAX_COEFFICIENT, Capabilities
+from engine.backends.highs import FormSolution
 from engine.backends.tolerances import solver_rows
 from engine.finalize import build_result
 from engine.options import Options, positive
@@ -65,9 +66,11 @@ FEASIBILITY: dict[str, tuple[float, float]] = {"GSCIP": (0.0, 1e-9), "HIGHS": (1
 
 
 def model_proto(sf: StandardForm, name: str = "mckp",
-                rows: tuple[Any, np.ndarray] | None = None) -> Any:
-    """A MathOpt ModelProto of the standard form: binary columns, ranged rows, maximise c @ x.
-    ``rows`` = (A, row_upper) replaces the standard form's matrix and row upper bounds."""
+                rows: tuple[Any, np.ndarray] | None = None, *, integer: bool = True) -> Any:
+    """A MathOpt ModelProto of the standard form, built from its arrays in bulk: its columns
+    (integer where the form says so, unless ``integer`` is False: the LP relaxation), ranged
+    rows, maximise c @ x + constant. ``rows`` = (A, row_upper) replaces the matrix and the
+    row upper bounds."""
     A, row_upper = (sf.A, sf.row_upper) if rows is None else rows
     from ortools.math_opt import model_pb2, sparse_containers_pb2
 
@@ -76,12 +79,12 @@ def model_proto(sf: StandardForm, name: str = "mckp",
         ids=range(n_cols),
         lower_bounds=sf.col_lower.tolist(),
         upper_bounds=sf.col_upper.tolist(),
-        integers=[True] * n_cols,
+        integers=(sf.integer if integer else np.zeros(n_cols, dtype=bool)).tolist(),
     )
     # MathOpt wants no explicit zeros in sparse vectors
     nz = np.flatnonzero(sf.c)
     objective = model_pb2.ObjectiveProto(
-        maximize=True,
+        maximize=True, offset=float(sf.constant),
         linear_coefficients=sparse_containers_pb2.SparseDoubleVectorProto(
             ids=nz.tolist(), values=sf.c[nz].tolist()
         ),
@@ -176,13 +179,11 @@ class OrToolsMathOptBackend:
         self, instance: Instance, *, time_limit: float | None, options: MathOptOptions
     ) -> SolveResult:
         positive(self.name, gap=options.gap, threads=options.threads)
-        mathopt = _import_mathopt()
         type_name, solver_name = _solver_type(options)
         sf = compile_standard_form(instance)
-        abs_tol, rel_tol = FEASIBILITY.get(type_name, (0.0, 0.0))
+        rel_tol = FEASIBILITY.get(type_name, (0.0, 0.0))[1]
         deadline = None if time_limit is None else time.perf_counter() + time_limit
-        run = self._run(mathopt, instance, sf, type_name, solver_name, time_limit, options,
-                        abs_tol=abs_tol, rel_tol=rel_tol)
+        run = self._run(instance, sf, type_name, solver_name, time_limit, options)
         if isinstance(run, SolveResult):
             return run
         status, bound, assignment, detail = run
@@ -191,8 +192,8 @@ class OrToolsMathOptBackend:
             # engine.backends.tolerances): solve again with the targets lowered by it; the
             # first bound stays the bound (its problem holds every feasible allocation)
             left = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-            again = self._run(mathopt, instance, sf, type_name, solver_name, left, options,
-                              abs_tol=abs_tol, rel_tol=rel_tol, shrink=rel_tol)
+            again = self._run(instance, sf, type_name, solver_name, left, options,
+                              shrink=rel_tol)
             detail["resolved"] = "targets lowered by the solver's relative tolerance"
             if isinstance(again, SolveResult) and again.status == "infeasible":
                 return build_result(
@@ -211,62 +212,84 @@ class OrToolsMathOptBackend:
                             status=forced, detail=detail)
 
     def _run(
-        self, mathopt: Any, instance: Instance, sf: StandardForm, type_name: str,
-        solver_name: str, time_limit: float | None, options: MathOptOptions, *,
-        abs_tol: float, rel_tol: float, shrink: float = 0.0,
+        self, instance: Instance, sf: StandardForm, type_name: str, solver_name: str,
+        time_limit: float | None, options: MathOptOptions, *, shrink: float = 0.0,
     ) -> SolveResult | tuple[Status, float | None, np.ndarray, dict[str, Any]]:
-        """One MathOpt solve: (native status, bound, assignment, detail), or a finished
-        SolveResult where there is no allocation."""
-        rows = solver_rows(sf.A, sf.row_upper, sf.row_kind, sf.row_blocks, abs_tol=abs_tol,
-                           rel_tol=rel_tol, shrink=shrink)
-        model = mathopt.Model.from_model_proto(
-            model_proto(sf, name=instance.name or "mckp", rows=rows))
-        params = _parameters(mathopt, type_name, time_limit, options)
-        try:
-            result = mathopt.solve(
-                model, getattr(mathopt.SolverType, type_name), params=params,
-                # the solver log goes to stderr, never stdout (``--json`` prints only JSON there)
-                msg_cb=_log_to_stderr if options.log else None,
-            )
-        except Exception as e:
-            # OR-Tools 9.15 itself fails (AttributeError) while converting the status of a
-            # solver type it was built without, so the cause is read from the exception chain
-            cause = " / ".join(str(x) for x in (e, e.__context__) if x is not None)
-            if "not registered" in cause or "not been compiled" in cause:
-                raise UsageError(
-                    f"option solver_type: {type_name} is not compiled into this OR-Tools build; "
-                    "use gscip, highs or cp_sat"
-                ) from None
-            if type_name == "GUROBI":
-                raise UsageError(
-                    "option solver_type: MathOpt could not start Gurobi, which needs the Gurobi "
-                    f"shared library and a licence (pip install gurobipy): {cause}"
-                ) from None
+        """One MathOpt solve: (status, bound, assignment, detail), or a finished SolveResult
+        where there is no allocation."""
+        sol = solve_form_mathopt(sf, type_name, solver_name, time_limit=time_limit,
+                                 options=options, shrink=shrink)
+        if sol.status == "infeasible":
             return build_result(instance, solver=solver_name, assignment=None, bound=None,
-                                status="error", message=f"MathOpt {type_name}: {cause}")
-        term = result.termination
-        native = term.reason.name
-        status = STATUS_MAP.get(native, "error")
-        detail: dict[str, Any] = {"mathopt_termination": native}
-        if term.limit is not None:
-            detail["mathopt_limit"] = term.limit.name
-        if term.detail:
-            detail["mathopt_detail"] = term.detail
-        if result.solve_stats.node_count:
-            detail["nodes"] = int(result.solve_stats.node_count)
-        dual = result.dual_bound()
-        bound = float(dual) if math.isfinite(dual) else None
-        if status == "infeasible":
-            return build_result(instance, solver=solver_name, assignment=None, bound=None,
-                                status="infeasible", detail=detail)
-        if not result.has_primal_feasible_solution():
-            final: Status = status if status in ("time_limit", "error") else "error"
+                                status="infeasible", detail=sol.detail)
+        if sol.x is None:
+            final: Status = sol.status if sol.status in ("time_limit", "error") else "error"
             return build_result(
-                instance, solver=solver_name, assignment=None, bound=bound, status=final,
-                detail=detail,
-                message="no feasible allocation found" if final == "time_limit" else "",
+                instance, solver=solver_name, assignment=None, bound=sol.bound, status=final,
+                detail=sol.detail,
+                message="no feasible allocation found" if final == "time_limit"
+                else str(sol.detail.get("message", "")),
             )
-        x = np.zeros(sf.n_cols)
-        for var, val in result.variable_values().items():
-            x[var.id] = val
-        return status, bound, assignment_from_x(instance, x), detail
+        return sol.status, sol.bound, assignment_from_x(instance, sol.x), sol.detail
+
+
+def solve_form_mathopt(
+    sf: StandardForm, type_name: str = "GSCIP", solver_name: str = "ortools-scip", *,
+    time_limit: float | None = None, options: MathOptOptions | None = None,
+    shrink: float = 0.0, integer: bool = True,
+) -> FormSolution:
+    """MathOpt on a standard form (one ModelProto built in bulk): the one OR-Tools path of the
+    project, for instances and the stochastic programs alike. Budget rows as
+    engine.backends.tolerances makes them for the solver type's tolerance (FEASIBILITY)."""
+    mathopt = _import_mathopt()
+    opts = options or MathOptOptions()
+    mip = integer and bool(sf.integer.any())
+    abs_tol, rel_tol = FEASIBILITY.get(type_name, (0.0, 0.0)) if mip else (0.0, 0.0)
+    rows = solver_rows(sf.A, sf.row_upper, sf.budget_rows(), abs_tol=abs_tol, rel_tol=rel_tol,
+                       shrink=shrink) if mip else None
+    model = mathopt.Model.from_model_proto(model_proto(sf, name=sf.name or "model", rows=rows,
+                                                       integer=mip))
+    params = _parameters(mathopt, type_name, time_limit, opts)
+    try:
+        result = mathopt.solve(
+            model, getattr(mathopt.SolverType, type_name), params=params,
+            # the solver log goes to stderr, never stdout (``--json`` prints only JSON there)
+            msg_cb=_log_to_stderr if opts.log else None,
+        )
+    except Exception as e:
+        # OR-Tools 9.15 itself fails (AttributeError) while converting the status of a
+        # solver type it was built without, so the cause is read from the exception chain
+        cause = " / ".join(str(x) for x in (e, e.__context__) if x is not None)
+        if "not registered" in cause or "not been compiled" in cause:
+            raise UsageError(
+                f"option solver_type: {type_name} is not compiled into this OR-Tools build; "
+                "use gscip, highs or cp_sat"
+            ) from None
+        if type_name == "GUROBI":
+            raise UsageError(
+                "option solver_type: MathOpt could not start Gurobi, which needs the Gurobi "
+                f"shared library and a licence (pip install gurobipy): {cause}"
+            ) from None
+        return FormSolution("error", solver_name, None, None, None, None,
+                            {"message": f"MathOpt {type_name}: {cause}"})
+    term = result.termination
+    native = term.reason.name
+    status = STATUS_MAP.get(native, "error")
+    detail: dict[str, Any] = {"mathopt_termination": native}
+    if term.limit is not None:
+        detail["mathopt_limit"] = term.limit.name
+    if term.detail:
+        detail["mathopt_detail"] = term.detail
+    if result.solve_stats.node_count:
+        detail["nodes"] = int(result.solve_stats.node_count)
+    dual = result.dual_bound()
+    bound = float(dual) if math.isfinite(dual) else None
+    if status == "infeasible" or not result.has_primal_feasible_solution():
+        return FormSolution(status, solver_name, None if status == "infeasible" else bound,
+                            None, None, None, detail)
+    # the primal values straight from the result's proto, in bulk (no call per variable)
+    primal = result.to_proto().solutions[0].primal_solution.variable_values
+    x = np.zeros(sf.n_cols)
+    x[np.asarray(primal.ids, dtype=np.int64)] = np.asarray(primal.values, dtype=np.float64)
+    return FormSolution(status, solver_name, bound, x, None, float(result.objective_value()),
+                        detail)

@@ -193,6 +193,9 @@ class PyomoBackend:
     ) -> SolveResult:
         import pyomo.environ as pyo
 
+        from engine.backends.highs import _import_highspy
+
+        _import_highspy()  # HiGHS' banner silenced before pyomo's HiGHS interface makes one
         positive(self.name, gap=options.gap)
         if options.solver_options is not None and not isinstance(options.solver_options,
                                                                    Mapping):

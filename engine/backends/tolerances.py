@@ -79,25 +79,15 @@ def budget_rows_for(
     return BudgetRows(factor=factor, limit=factor * target)
 
 
-def row_indices(row_kind: tuple[str, ...], row_blocks: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Indices of the budget rows of a standard form (``row_kind`` "budget:<name>")."""
-    rows = [np.arange(a, b) for kind, (a, b) in zip(row_kind, row_blocks, strict=True)
-            if kind.startswith("budget:")]
-    return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-
-
 def solver_rows(
-    A: Any, row_upper: np.ndarray, row_kind: tuple[str, ...] | np.ndarray,
-    row_blocks: tuple[tuple[int, int], ...] = (), *, abs_tol: float = 0.0,
+    A: Any, row_upper: np.ndarray, rows: np.ndarray, *, abs_tol: float = 0.0,
     rel_tol: float = 0.0, shrink: float = 0.0,
 ) -> tuple[Any, np.ndarray]:
-    """(A, row_upper) of a standard form with every finite budget row as :func:`budget_rows_for`
-    makes it. ``A`` is a scipy CSR matrix; a new one is returned where a row is scaled. The
-    budget rows are named by ``row_kind`` and ``row_blocks`` (an instance's standard form), or
-    given as an array of row indices in ``row_kind``."""
+    """(A, row_upper) of a standard form with the budget rows ``rows`` (indices; see
+    StandardForm.budget_rows) as :func:`budget_rows_for` makes them. ``A`` is a scipy CSR
+    matrix; a new one is returned where a row is scaled."""
     upper = np.array(row_upper, dtype=np.float64)
-    rows = (np.asarray(row_kind, dtype=np.int64) if isinstance(row_kind, np.ndarray)
-            else row_indices(row_kind, row_blocks))
+    rows = np.asarray(rows, dtype=np.int64)
     rows = rows[np.isfinite(upper[rows])]
     if rows.size == 0:
         return A, upper

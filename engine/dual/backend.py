@@ -13,6 +13,7 @@ delegated to engine.distributed.dask_dual).
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,15 +21,14 @@ import numpy as np
 from engine.backend import Capabilities
 from engine.dual.arrays import DualArrays, dual_arrays
 from engine.dual.improve import repair as repair_rows
-from engine.dual.improve import row_slack
 from engine.dual.multi_budget import solve_multi
 from engine.dual.one_budget import solve_one_budget
 from engine.dual.options import DualOptions
 from engine.dual.polish import core_polish
+from engine.dual.swap import pair_swap
 from engine.finalize import build_result
 from engine.options import positive
 from engine.progress import progress
-from engine.repair import repair
 from engine.result import SolveResult
 from engine.stopping import interrupted
 from formulations.instance import Instance
@@ -100,12 +100,7 @@ def solve_dual_numpy(
         )
 
     def repair_fn(cols: np.ndarray, lam: np.ndarray) -> np.ndarray:
-        fixed = repair_rows(arr, cols, weights=lam)
-        if np.all(row_slack(arr, fixed) >= 0):
-            return fixed
-        # the project's general repair as a fallback (other move rule, capacities first)
-        weights = lam[: instance.n_budgets] if instance.n_budgets else None
-        return arr.columns(repair(instance, arr.assignment(cols), multipliers=weights))
+        return repair_rows(arr, cols, weights=lam)
 
     max_iter = options.max_iter
     tol = options.gap
@@ -122,9 +117,14 @@ def solve_dual_numpy(
     detail: dict[str, Any] = {
         "method": "level-bundle", "iterations": m.iterations, "timings": m.timings, **m.info,
     }
-    cols = m.cols
-    if cols is not None and m.objective is not None and options.polish:
-        gap = (m.bound - m.objective) / max(1.0, abs(m.bound))
+    cols = m.cols if m.feasible else None
+    if cols is None:
+        # the Lagrangian choice could not be repaired: start the polish from greedy (or HiGHS)
+        cols = _fallback_allocation(instance, arr, time_limit)
+        detail["fallback"] = "greedy" if cols is not None else "none"
+    if cols is not None and options.polish:
+        obj = arr.objective(cols)
+        gap = (m.bound - obj) / max(1.0, abs(m.bound))
         left = None if time_limit is None else time_limit - m.timings.get("total", 0.0)
         if gap > tol and (left is None or left > 0.5) and not interrupted():
             cols, info = core_polish(
@@ -132,8 +132,13 @@ def solve_dual_numpy(
                 time_limit=10.0 if left is None else min(10.0, 0.8 * left),
             )
             detail.update(info)
-    if not m.feasible or cols is None:
-        cols = _fallback_allocation(instance, arr, time_limit)
+            # then swaps under every row: an upgrade paid for by a downgrade elsewhere
+            t_swap = time.perf_counter()
+            before = arr.objective(cols)
+            cols = pair_swap(arr, cols, m.lam, time_limit=1.0 if left is None
+                             else min(1.0, 0.1 * max(left, 0.0)))
+            detail["pair_swap_gain"] = arr.objective(cols) - before
+            detail["pair_swap_seconds"] = time.perf_counter() - t_swap
     if cols is None:
         if lp_infeasible(instance):
             return build_result(instance, solver=solver, assignment=None, bound=None,

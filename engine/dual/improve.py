@@ -128,9 +128,10 @@ def repair(
 
     Each round scores every unit's best downgrade by value lost per unit of weighted saving on
     the violated rows (weights: the multipliers, else 1 / limit), in one chunked pass, and
-    applies the shortest prefix that covers the weighted excess. The same rule as
-    engine.repair.repair, on the dual arrays (capacities are rows), without full-size
-    temporaries. The result may still be infeasible when no downgrade is left; callers check.
+    applies the shortest prefix that covers the weighted excess. The project's one repair
+    (engine.repair.repair calls it on an instance's dual arrays; capacities are rows), without
+    full-size temporaries. The result may still be infeasible when no downgrade is left;
+    callers check.
     """
     cols = np.array(cols, dtype=np.int64)
     if weights is None or not np.any(np.asarray(weights) > 0):

@@ -18,7 +18,7 @@ comes from one exact coordinate step per row (each row alone is a one-budget LP,
 through the hulls), as in the synchronous coordinate descent of Zhang et al. (WWW 2020). K is
 small (budgets + capacities), so the master problems cost milliseconds; every iteration costs
 one vectorised pass over the data. The primal side: the Lagrangian choice at the best lam,
-repaired with engine.repair.repair (weights = multipliers), then filled.
+repaired with engine.dual.improve.repair (weights = multipliers), then filled.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def solve_multi(
 ) -> MultiSolution:
     """Level bundle on the dual, with a repaired primal every ``primal_every`` improvements.
 
-    ``repair_fn(cols, lam) -> cols`` makes a dense allocation feasible (the backend wraps
-    engine.repair.repair). Stops when (bound - objective) / max(1, |bound|) <= tol, when the
+    ``repair_fn(cols, lam) -> cols`` makes a dense allocation feasible (the backend passes
+    engine.dual.improve.repair). Stops when (bound - objective) / max(1, |bound|) <= tol, when the
     dual model's own gap is below tol / 10, after ``max_iter`` evaluations or at ``time_limit``.
     """
     start_time = time.perf_counter()

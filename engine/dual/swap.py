@@ -1,4 +1,9 @@
-"""1-swap improvements for one budget: downgrade one unit to pay for another's upgrade.
+"""Swap improvements: downgrade one unit to pay for another's upgrade.
+
+:func:`one_swap` (one budget) and :func:`pair_swap` (any number of rows, budgets and
+capacities alike) look for the same move: a pair (upgrade unit i, downgrade unit k, i != k)
+whose combined change of every row fits its leftover and whose combined value is positive.
+
 
 After the fill, the leftover r of the budget is smaller than any single upgrade that would help.
 A pair (upgrade unit i by extra cost e and gain g, downgrade unit k saving s and losing l, i != k)
@@ -15,7 +20,7 @@ import numpy as np
 
 from engine.dual.arrays import DualArrays
 from engine.dual.core import reduced_costs
-from engine.dual.improve import row_slack
+from engine.dual.improve import fill, row_slack
 
 
 def one_swap(
@@ -80,4 +85,59 @@ def one_swap(
             cols[pool[i]] = cur[i]
             cols[pool[kk]] = cur[kk]
             break
+    return cols
+
+
+def pair_swap(
+    arr: DualArrays, cols: np.ndarray, weights: np.ndarray, *, ups: int = 300,
+    downs: int = 600, max_rounds: int = 200, time_limit: float = 1.0,
+) -> np.ndarray:
+    """Improving swaps under every row, best pair first, until none is left (or the time).
+
+    The moves considered are every (unit, cell) change from the current allocation; each round
+    takes the ``ups`` moves of largest gain and the ``downs`` of cheapest loss per weighted
+    saving (``weights``: the rows' multipliers), tests every pair of them against every row's
+    leftover at once, applies the best improving pair and a short fill. On MMKP-style
+    instances (10 rows) it closes a good part of what rounding the LP leaves.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    cols = np.array(cols, dtype=np.int64)
+    n, m = arr.value.shape
+    valid = np.ones((n, m), dtype=bool) if arr.valid is None else arr.valid
+    unit, cell = np.nonzero(valid)
+    w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
+    for _ in range(max_rounds):
+        if time.perf_counter() - t0 > time_limit:
+            break
+        slack = row_slack(arr, cols)
+        cur = cols[unit]
+        other = cell != cur
+        u, j = unit[other], cell[other]
+        dv = arr.value[u, j] - arr.value[u, cols[u]]
+        dc = arr.costs[:, u, j] - arr.costs[:, u, cols[u]]
+        wc = w @ dc
+        up = np.flatnonzero(dv > 1e-12)
+        down = np.flatnonzero(wc < 0)
+        if up.size == 0 or down.size == 0:
+            break
+        up = up[np.argsort(-dv[up], kind="stable")[:ups]]
+        loss = np.maximum(-dv[down], 0.0) / -wc[down]
+        down = down[np.argsort(loss, kind="stable")[:downs]]
+        ok = u[up][:, None] != u[down][None, :]
+        for k in range(arr.n_rows):
+            ok &= dc[k, up][:, None] + dc[k, down][None, :] <= slack[k]
+        gain = np.where(ok, dv[up][:, None] + dv[down][None, :], -np.inf)
+        best = int(np.argmax(gain))
+        a, b = np.unravel_index(best, gain.shape)
+        if not gain[a, b] > 1e-12 * max(1.0, abs(float(arr.objective(cols)))):
+            break
+        before = cols.copy()
+        cols[u[up[a]]] = j[up[a]]
+        cols[u[down[b]]] = j[down[b]]
+        if np.any(row_slack(arr, cols) < 0):  # rounding: undo and stop
+            cols = before
+            break
+        cols = fill(arr, cols, weights=w, max_rounds=5)
     return cols

@@ -26,6 +26,7 @@ from engine.dual.kernels import Hulls, d_value_of, upper_hulls
 from engine.dual.options import SweepOptions
 from engine.dual.select import PartialOrder, partial_order
 from engine.finalize import build_result, limits_map
+from engine.frontier import Frontier
 from engine.options import parse_options
 from engine.result import SolveResult, is_proven_optimal
 from engine.stopping import interrupted
@@ -36,36 +37,6 @@ from formulations.summation import compensated_sum
 
 #: increments after each cut that the hull fill looks at (sorted exactly, see _global_order)
 FILL_WINDOW = 4096
-
-
-@dataclass(frozen=True, eq=False)
-class LPFrontier:
-    """The exact LP value of a one-budget instance as a function of the budget.
-
-    ``budget[t]``, ``value[t]``: the breakpoints (t = 0 is every unit at its hull start, the
-    last is every unit at its most valuable option); between breakpoints the LP value is linear.
-    ``lam[t]`` is the slope on the segment from breakpoint t to t+1 (the optimal multiplier for
-    budgets strictly inside it), so ``lam`` has one entry fewer and is non-increasing. Below
-    ``budget[0]`` the instance is infeasible; above ``budget[-1]`` the value stays ``value[-1]``
-    with multiplier 0.
-    """
-
-    budget: np.ndarray
-    value: np.ndarray
-    lam: np.ndarray
-
-    def value_at(self, limit: float | np.ndarray) -> np.ndarray:
-        """LP value at the given budget(s) (nan below the feasible range)."""
-        b = np.asarray(limit, dtype=np.float64)
-        out = np.interp(b, self.budget, self.value)
-        return np.where(b < self.budget[0], np.nan, out)
-
-    def lam_at(self, limit: float | np.ndarray) -> np.ndarray:
-        """Optimal multiplier at the given budget(s) (0 once everything fits)."""
-        b = np.asarray(limit, dtype=np.float64)
-        t = np.searchsorted(self.budget, b, side="right") - 1
-        lam_ext = np.concatenate([self.lam, [0.0]])
-        return np.where(b < self.budget[0], np.nan, lam_ext[np.clip(t, 0, self.lam.size)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,12 +146,12 @@ def _one_budget_instance(instance: Instance) -> DualArrays:
     return dual_arrays(instance)
 
 
-def lp_frontier(instance: Instance) -> LPFrontier:
-    """The exact LP value as a function of the (single) budget, from one sort (see LPFrontier)."""
+def lp_frontier(instance: Instance) -> Frontier:
+    """The exact LP value as a function of the (single) budget, from one sort (see Frontier)."""
     o = _global_order(_one_budget_instance(instance))
     budget = o.base_cost + np.concatenate([[0.0], o.cum_cost])
     value = o.base_value + np.concatenate([[0.0], o.cum_value])
-    return LPFrontier(budget=budget, value=value, lam=o.hulls.efficiency.reshape(-1)[o.order])
+    return Frontier(budget=budget, value=value, lam=o.hulls.efficiency.reshape(-1)[o.order])
 
 
 def _limits_array(instance: Instance, limits: np.ndarray | list[float]) -> np.ndarray:

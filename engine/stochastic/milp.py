@@ -14,11 +14,8 @@ from typing import Any
 import numpy as np
 
 from engine.backend import ISOLATE_ROWS
-from engine.backends.highs import MIP_FEASIBILITY_TOL, report_progress, watchdog
-from engine.backends.highs import STATUS_MAP as HIGHS_STATUS_MAP
-from engine.backends.tolerances import solver_rows
-from engine.isolate import reporter
-from engine.result import OPT_ABS_GAP, OPT_REL_GAP, Status, contract
+from engine.backends.highs import MIP_FEASIBILITY_TOL, solve_form
+from engine.result import Status, contract
 from engine.stopping import INTERRUPTED, Deadline, interrupted, supervised
 from formulations.errors import UsageError
 from formulations.stochastic_programs import LinearProgram
@@ -41,8 +38,6 @@ def mip_feasibility_tolerance(program: LinearProgram) -> float:
     """The HiGHS integrality tolerance for ``program`` (see TWO_STAGE_MIP_FEASIBILITY_TOL)."""
     return TWO_STAGE_MIP_FEASIBILITY_TOL if "cutback" in program.info else MIP_FEASIBILITY_TOL
 
-# the one HiGHS status table of the project (anything it does not list is "error")
-_HIGHS_STATUS: dict[str, Status] = HIGHS_STATUS_MAP
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,127 +158,32 @@ def _solve_highs(
     program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool,
     incumbent: np.ndarray | None = None,
 ) -> MilpSolution:
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", log)
-    h.setOptionValue("log_to_console", log)
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    inf = h.getInfinity()
-    A, row_upper = program.A, program.row_upper
+    """The program through the HiGHS backend's one path (engine.backends.highs.solve_form)."""
     is_mip = bool(program.integer.any())
-    if is_mip and "budget" in program.row_blocks:
-        # the budget rows as engine.backends.tolerances hands them to any MIP solver, so that
-        # HiGHS' own tolerance cannot carry a plan above a budget as written
-        a, b = program.row_blocks["budget"]
-        A, row_upper = solver_rows(A, row_upper, np.arange(a, b),
-                                   abs_tol=mip_feasibility_tolerance(program))
-    h.passModel(
-        program.n_cols, program.n_rows, int(A.nnz), 2, -1, float(program.constant),
-        program.c, program.col_lower,
-        np.where(np.isfinite(program.col_upper), program.col_upper, inf),
-        np.where(np.isfinite(program.row_lower), program.row_lower, -inf),
-        np.where(np.isfinite(row_upper), row_upper, inf),
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
-        program.integer.astype(np.int32),
-    )
-    h.setOptionValue("mip_rel_gap", OPT_REL_GAP)
-    h.setOptionValue("mip_abs_gap", OPT_ABS_GAP)
-    h.setOptionValue("mip_feasibility_tolerance", mip_feasibility_tolerance(program))
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    rep = reporter()
-    if rep is not None and is_mip:
-        report_progress(h, rep, lambda x: x)
-    if incumbent is not None and is_mip:
-        start = highspy.HighsSolution()
-        start.col_value = np.asarray(incumbent, dtype=np.float64).tolist()
-        start.value_valid = True
-        h.setSolution(start)
-    with watchdog(h, Deadline.after(time_limit)):
-        run_status = h.run()
-    native = str(h.getModelStatus()).split(".")[-1]
-    if run_status == highspy.HighsStatus.kError and native == "kNotset":
-        return MilpSolution(status="error", solver="highs", detail={
-            "highs_status": native,
-            "message": "HiGHS refused to run (a thread count different from the process's "
-                       "first HiGHS run?)",
-        })
-    status = _HIGHS_STATUS.get(native, "error")
-    info = h.getInfo()
-    detail: dict[str, Any] = {"highs_status": native}
-    name = "highs" if is_mip else "highs-lp"
-    if is_mip:
-        detail["nodes"] = int(info.mip_node_count)
-        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
-        if info.primal_solution_status != 2 or status == "infeasible":
-            return MilpSolution(status=status if status != "optimal" else "error", solver=name,
-                                bound=bound, detail=detail)
-        x = np.asarray(h.getSolution().col_value)
-        return _finish(program, name, status, x, bound, True, detail)
-    if status != "optimal":
-        return MilpSolution(status=status, solver=name, detail=detail)
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value)
-    # for a maximisation HiGHS's row dual is d objective / d row bound (checked by a
-    # finite-difference test in tests/stochastic)
-    row_dual = np.asarray(sol.row_dual, dtype=np.float64)
-    obj = float(info.objective_function_value)
-    return _finish(program, name, "optimal", x, obj, False, detail, row_dual)
+    sol = solve_form(program, time_limit=time_limit, threads=threads, log=log,
+                     mip_tolerance=mip_feasibility_tolerance(program), start_x=incumbent)
+    if sol.x is None:
+        status: Status = sol.status
+        if status == "optimal":  # optimal without a solution: nothing to report as optimal
+            status = "error"
+        return MilpSolution(status=status, solver=sol.solver, bound=sol.bound,
+                            detail=sol.detail)
+    return _finish(program, sol.solver, sol.status, sol.x, sol.bound, is_mip, sol.detail,
+                   sol.row_dual)
 
 
 def _solve_mathopt(
     program: LinearProgram, *, time_limit: float | None, threads: int | None, log: bool
 ) -> MilpSolution:
-    import datetime
-
-    from ortools.math_opt.python import mathopt
+    """The program through the OR-Tools backend's one path (a ModelProto built in bulk):
+    SCIP for a MILP, GLOP for an LP."""
+    from engine.backends.ortools_mathopt import MathOptOptions, solve_form_mathopt
 
     is_mip = bool(program.integer.any())
-    model = mathopt.Model(name=program.name)
-    lo, up = program.col_lower, program.col_upper
-    xs = [
-        model.add_variable(lb=float(lo[i]), ub=float(up[i]), is_integer=bool(program.integer[i]))
-        for i in range(program.n_cols)
-    ]
-    A = program.A
-    for r in range(program.n_rows):
-        a, b = A.indptr[r], A.indptr[r + 1]
-        expr = mathopt.LinearSum(
-            float(v) * xs[int(j)] for j, v in zip(A.indices[a:b], A.data[a:b], strict=True)
-        )
-        model.add_linear_constraint(
-            lb=float(program.row_lower[r]), ub=float(program.row_upper[r]), expr=expr
-        )
-    nz = np.flatnonzero(program.c)
-    model.maximize(
-        mathopt.LinearSum(float(program.c[i]) * xs[int(i)] for i in nz) + float(program.constant)
-    )
-    params = mathopt.SolveParameters(
-        enable_output=log,
-        relative_gap_tolerance=OPT_REL_GAP,
-        absolute_gap_tolerance=OPT_ABS_GAP,
-        threads=threads,
-        time_limit=None if time_limit is None else datetime.timedelta(seconds=time_limit),
-    )
-    kind = mathopt.SolverType.GSCIP if is_mip else mathopt.SolverType.GLOP
-    name = "ortools-scip" if is_mip else "ortools-glop"
-    result = mathopt.solve(model, kind, params=params)
-    reason = result.termination.reason
-    tr = mathopt.TerminationReason
-    status: Status = {  # type: ignore[assignment]
-        tr.OPTIMAL: "optimal", tr.INFEASIBLE: "infeasible", tr.FEASIBLE: "feasible",
-        tr.NO_SOLUTION_FOUND: "time_limit",
-    }.get(reason, "error")
-    detail: dict[str, Any] = {"mathopt_reason": reason.name}
-    if status == "feasible" and result.termination.limit is not None:
-        status = "time_limit"
-    if not result.has_primal_feasible_solution():
-        return MilpSolution(status=status if status != "optimal" else "error", solver=name,
-                            detail=detail)
-    values = result.variable_values()
-    x = np.array([values[v] for v in xs], dtype=np.float64)
-    bound = float(result.termination.objective_bounds.dual_bound)
-    return _finish(program, name, status, x, bound if np.isfinite(bound) else None, is_mip, detail)
+    kind, name = ("GSCIP", "ortools-scip") if is_mip else ("GLOP", "ortools-glop")
+    sol = solve_form_mathopt(program, kind, name, time_limit=time_limit,
+                             options=MathOptOptions(log=log, threads=threads))
+    if sol.x is None:
+        status: Status = "error" if sol.status == "optimal" else sol.status
+        return MilpSolution(status=status, solver=name, bound=sol.bound, detail=sol.detail)
+    return _finish(program, name, sol.status, sol.x, sol.bound, is_mip, sol.detail)

@@ -38,22 +38,16 @@ def make_predictor(kind: str, seed: int = 0) -> Any:
 
 def crossfit_predict(x: np.ndarray, y: np.ndarray, *, predictor: str | Any = "gbm",
                      folds: int = 2, seed: int = 0) -> np.ndarray:
-    """Out-of-fold predictions of ``y`` from ``x`` with ``folds`` random folds."""
+    """Out-of-fold predictions of ``y`` from ``x`` with ``folds`` shuffled folds
+    (scikit-learn's ``cross_val_predict`` over a seeded ``KFold``)."""
     x2 = x[:, None] if x.ndim == 1 else x
     n = y.size
     if x2.shape[1] == 0:
         raise UsageError("crossfit: no covariates to predict the metric from")
     if folds < 2 or folds > n:
         raise UsageError(f"folds: expected 2..{n}, got {folds}")
-    from sklearn.base import clone
+    from sklearn.model_selection import KFold, cross_val_predict
 
-    rng = np.random.default_rng(seed)
-    fold_of = rng.permutation(n) % folds
-    pred = np.empty(n)
     base = make_predictor(predictor, seed) if isinstance(predictor, str) else predictor
-    for k in range(folds):
-        test = fold_of == k
-        model = clone(base)
-        model.fit(x2[~test], y[~test])
-        pred[test] = model.predict(x2[test])
-    return pred
+    cv = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    return np.asarray(cross_val_predict(base, x2, y, cv=cv), dtype=np.float64)

@@ -156,3 +156,17 @@ def test_one_loader_solves_a_cluster_program_through_engine_solve(tmp_path, caps
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "optimal" and abs(data["objective"] - plan.objective) < 1e-6
     assert out.exists()
+
+
+def test_no_solver_banner_reaches_the_terminal_unless_asked() -> None:
+    for solver in ("highs", "pyomo", "dual-exact"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "treatalloc", "solve", str(INSTANCES / "demo"), "--solver",
+             solver], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "HiGHS" not in proc.stdout + proc.stderr, (solver, proc.stdout, proc.stderr)
+    proc = subprocess.run(
+        [sys.executable, "-m", "treatalloc", "solve", str(INSTANCES / "demo"), "--solver",
+         "highs", "--log"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0 and "status     optimal" in proc.stdout
+    assert "HiGHS" not in proc.stdout and "MIP" in proc.stderr

@@ -12,17 +12,13 @@ from engine.clusters import (
     deployable_table,
     fit_clusters,
     per_budget_plans,
-    select_k,
     solve_cluster_program,
 )
 from engine.stochastic.plans import chance_constrained, two_stage
+from evaluation.cluster_cells import cluster_program_from_data, merge_small_cells
+from evaluation.cluster_selection import select_k
 from evaluation.policy import policy_value
-from formulations.cluster_program import (
-    cluster_program_from_data,
-    load_cluster_program,
-    merge_small_cells,
-    write_cluster_program,
-)
+from formulations.cluster_program import load_cluster_program, write_cluster_program
 from formulations.errors import InstanceError, UsageError
 from formulations.experiment_data import experiment_from_frame, load_experiment
 from formulations.instance import Scenario

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default=None, help="dual solver backend: numpy or dask")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address for --backend dask (default: a LocalCluster)")
+    p.add_argument("--log", action="store_true",
+                   help="the solver's own log on stderr (highs, ortools, ortools-cpsat, pyomo); "
+                        "without it no solver output reaches the terminal")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 
@@ -50,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
         check_file(args.out, "--out", TABLE_SUFFIXES)  # before any work
     if args.gap is not None:
         options["gap"] = args.gap
+    if args.log:
+        from engine.options import option_names
+        from engine.registry import get_backend
+        from formulations.errors import UsageError
+
+        if "log" not in option_names(get_backend(args.solver).options_type):
+            raise UsageError(f"--log: solver {args.solver!r} has no solver log")
+        options["log"] = True
     if args.backend is not None:
         options["backend"] = args.backend
     if args.scheduler is not None:

@@ -57,7 +57,7 @@ def test_lp_frontier_matches_highs() -> None:
         lp = solve_lp_relaxation(inst.with_limits([b])).bound
         assert float(fr.value_at(b)) == pytest.approx(lp, rel=1e-9)
     assert np.isnan(fr.value_at(fr.budget[0] - 1.0))
-    assert float(fr.lam_at(fr.budget[-1] + 1.0)) == 0.0
+    assert float(fr.slope_at(fr.budget[-1] + 1.0)) == 0.0
 
 
 def test_multi_budget_sweep_and_bad_shapes() -> None:
