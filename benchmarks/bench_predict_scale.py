@@ -1,7 +1,7 @@
 """``treatalloc predict`` to a Parquet instance at 10^7 users x 5 arms: wall time, peak memory.
 
     .venv/bin/python benchmarks/bench_predict_scale.py [--users 10000000] [--solve]
-        [--workdir DIR]
+        [--workdir DIR] [--compare-tree DIR] [--repeats R]
 
 Set-up (not timed): a TSM-SL model fitted on a small simulated campaign (learners.simulate,
 setting plentiful, 20,000 users, 3 epochs: the weights do not matter for the speed), and a
@@ -10,6 +10,10 @@ DATA --budget 0.5 --per-capita --out INSTANCE --parquet`` runs in a child proces
 and peak resident memory (ru_maxrss of the child) are reported beside the size of the float64
 value + cost arrays (2 x users x 5 x 8 bytes), the yardstick of the issue (peak <= 3x). With
 ``--solve`` the instance is then solved with ``treatalloc solve INSTANCE --solver dual``.
+
+``--compare-tree DIR`` (a checkout of another commit, e.g. ``git worktree add /tmp/old HEAD~1``)
+runs the same predict from that tree too, alternating old and new ``--repeats`` times, and
+checks that both write the same table.
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-def child(cmd: list[str]) -> tuple[float, float, str]:
+def child(cmd: list[str], cwd: Path = REPO) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in bytes of this one child (os.wait4's rusage), stdout)."""
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t
@@ -73,6 +77,8 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=10_000_000)
     ap.add_argument("--solve", action="store_true")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--compare-tree", default=None, metavar="DIR")
+    ap.add_argument("--repeats", type=int, default=1)
     args = ap.parse_args()
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_predict_"))
     py = sys.executable
@@ -89,13 +95,23 @@ def main() -> None:
         t = time.perf_counter()
         write_users(users, args.users)
         print(f"set-up: wrote {args.users:,} users in {time.perf_counter() - t:.1f} s")
-    wall, peak, _ = child([py, "-m", "treatalloc", "predict", str(model), str(users),
-                           "--budget", "0.5", "--per-capita", "--out", str(inst), "--parquet",
-                           "--force", "--json"])
     arrays = 2 * args.users * 5 * 8
-    print(f"predict {args.users:,} users x 5 arms -> Parquet: {wall:.1f} s wall, peak RSS "
-          f"{peak / 2**30:.2f} GiB = {peak / arrays:.2f} x the value+cost arrays "
-          f"({arrays / 2**30:.2f} GiB)")
+    trees = [("new", REPO)] + ([("old", Path(args.compare_tree))] if args.compare_tree else [])
+    for r in range(args.repeats):
+        for label, tree in trees:
+            out = inst if label == "new" else tmp / "instance_old"
+            wall, peak, _ = child([py, "-m", "treatalloc", "predict", str(model), str(users),
+                                   "--budget", "0.5", "--per-capita", "--out", str(out),
+                                   "--parquet", "--force", "--json"], cwd=tree)
+            print(f"{label} run {r + 1}: predict {args.users:,} users x 5 arms -> Parquet: "
+                  f"{wall:.1f} s wall, peak RSS {peak / 2**30:.2f} GiB = {peak / arrays:.2f} x "
+                  f"the value+cost arrays ({arrays / 2**30:.2f} GiB)")
+    if args.compare_tree:
+        import pandas as pd
+
+        same = pd.read_parquet(inst / "options.parquet").equals(
+            pd.read_parquet(tmp / "instance_old" / "options.parquet"))
+        print(f"old and new tables identical: {same}")
     print(f"instance on disk: {sum(f.stat().st_size for f in inst.iterdir()) / 2**20:.0f} MiB")
     if args.solve:
         wall, peak, out = child([py, "-m", "treatalloc", "solve", str(inst), "--solver", "dual",

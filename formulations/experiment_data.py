@@ -149,7 +149,11 @@ def _err(src: str, where: str, problem: str) -> InstanceError:
     return InstanceError(src, where, problem)
 
 
-def _unit_ids(df: pd.DataFrame, unit: str | None, source: str) -> np.ndarray | None:
+def _unit_ids(
+    df: pd.DataFrame, unit: str | None, source: str, *, row_offset: int = 0, unique: bool = True
+) -> np.ndarray | None:
+    """The unit ids, checked: none empty and (``unique``) none repeated. ``row_offset`` is the
+    table row of ``df``'s first row, for the row numbers in errors."""
     if unit is None:
         return None
     if unit not in df.columns:
@@ -158,16 +162,32 @@ def _unit_ids(df: pd.DataFrame, unit: str | None, source: str) -> np.ndarray | N
     s = df[unit]
     if s.isna().any():
         i = int(np.flatnonzero(s.isna().to_numpy())[0])
-        raise _err(source, f"row {i + 1}, column {unit!r}", "empty unit id")
-    dup = s.duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise _err(source, f"row {i + 1}, column {unit!r}",
-                   f"duplicate unit id {s.iloc[i]!r}; expected one row per unit")
-    return np.asarray(s.to_numpy())
+        raise _err(source, f"row {row_offset + i + 1}, column {unit!r}", "empty unit id")
+    ids = np.asarray(s.to_numpy())
+    if unique:
+        check_unique_ids(ids, unit, source, row_offset=row_offset)
+    return ids
 
 
-def _check_features(df: pd.DataFrame, features: Sequence[str], source: str) -> None:
+def check_unique_ids(ids: np.ndarray, unit: str, source: str, *, row_offset: int = 0) -> None:
+    """Refuse a repeated unit id, naming the first row that repeats an earlier one."""
+    if ids.dtype.kind in "iuf":
+        # a stable sort instead of a hash table: at 10^7 ids it needs a fraction of the memory
+        order = np.argsort(ids, kind="stable")
+        s = ids[order]
+        later = order[1:][s[1:] == s[:-1]]
+        i = int(later.min()) if later.size else -1
+    else:
+        dup = pd.Index(ids).duplicated()
+        i = int(np.flatnonzero(dup)[0]) if dup.any() else -1
+    if i >= 0:
+        raise _err(source, f"row {row_offset + i + 1}, column {unit!r}",
+                   f"duplicate unit id {ids[i]!r}; expected one row per unit")
+
+
+def _check_features(
+    df: pd.DataFrame, features: Sequence[str], source: str, row_offset: int = 0
+) -> None:
     for col in features:
         if col not in df.columns:
             raise _err(source, f"column {col!r}",
@@ -180,15 +200,16 @@ def _check_features(df: pd.DataFrame, features: Sequence[str], source: str) -> N
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 if np.isnan(v[i]):
-                    raise _err(source, f"row {i + 1}, column {col!r}",
+                    raise _err(source, f"row {row_offset + i + 1}, column {col!r}",
                                "missing feature value (NaN)")
-                raise _err(source, f"row {i + 1}, column {col!r}",
+                raise _err(source, f"row {row_offset + i + 1}, column {col!r}",
                            f"expected a finite number, found {v[i]!r}")
             continue
         isna = s.isna().to_numpy()
         if isna.any():
             i = int(np.flatnonzero(isna)[0])
-            raise _err(source, f"row {i + 1}, column {col!r}", "missing feature value (NaN)")
+            raise _err(source, f"row {row_offset + i + 1}, column {col!r}",
+                       "missing feature value (NaN)")
 
 
 def features_from_frame(
@@ -198,16 +219,24 @@ def features_from_frame(
     unit: str | None = None,
     name: str = "data",
     source: str = "<frame>",
+    row_offset: int = 0,
+    unique: bool = True,
 ) -> FeatureTable:
-    """Validate the feature columns (and unit ids) of a DataFrame; no treatment or outcome."""
+    """Validate the feature columns (and unit ids) of a DataFrame; no treatment or outcome.
+
+    For one chunk of a larger table (formulations.feature_chunks): ``row_offset`` is the table
+    row of the frame's first row (the default ids and the row numbers in errors count from it),
+    and ``unique=False`` leaves the check for repeated ids to the caller, across chunks.
+    """
     if len(df) == 0:
         raise _err(source, "", "the table is empty: expected one row per unit")
     if not features:
         raise _err(source, "features", "no feature columns named")
-    _check_features(df, features, source)
-    ids = _unit_ids(df, unit, source)
+    _check_features(df, features, source, row_offset)
+    ids = _unit_ids(df, unit, source, row_offset=row_offset, unique=unique)
     return FeatureTable(
-        name=name, unit_ids=np.arange(len(df)) if ids is None else ids,
+        name=name,
+        unit_ids=np.arange(row_offset, row_offset + len(df)) if ids is None else ids,
         features=df[list(features)].reset_index(drop=True), source=source,
     )
 

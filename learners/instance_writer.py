@@ -7,15 +7,23 @@ table (Parquet row groups, or CSV), never holding the whole table. Both paths co
 the same way (learners/provider.py: incremental value and cost over the control arm), so the
 written instance equals ``to_instance``.
 
+The units come from an ExperimentData or FeatureTable in memory (sliced into chunks), or from a
+:class:`formulations.feature_chunks.FeatureChunks`, which streams a Parquet table so that the
+features are never whole in memory either (``treatalloc predict`` on a Parquet table).
+
 The folder is built beside the target and renamed into place (atomic): ``instance.toml`` names
 ``options.parquet`` (or ``options.csv``), unit column ``unit``, option column ``arm``, value
-column ``value`` and the one budget ``cost`` with the given limit.
+column ``value`` and the one budget ``cost`` with the given limit. With ``parts = N`` the table
+is instead a folder ``options/`` of N Parquet files of consecutive units (every unit's rows in
+one part), the layout the Dask backend solves part by part.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from formulations.atomic_write import atomic_dir
+from formulations.errors import UsageError
 from formulations.experiment_data import ExperimentData, FeatureTable
+from formulations.feature_chunks import FeatureChunks
 from learners.provider import BUDGET, ParameterProvider, arm_columns, incremental
 
 CHUNK_UNITS = 500_000
@@ -47,9 +57,16 @@ def _rows(
             "value": inc_v.reshape(-1), BUDGET: inc_c.reshape(-1)}
 
 
+def _slices(table: FeatureTable, chunk_units: int) -> Iterator[FeatureTable]:
+    units = np.asarray(table.unit_ids)
+    for s in range(0, table.n_units, chunk_units):
+        yield FeatureTable(name=table.name, unit_ids=units[s:s + chunk_units],
+                           features=table.features.iloc[s:s + chunk_units], source=table.source)
+
+
 def write_predictions(
     provider: ParameterProvider,
-    data: ExperimentData | FeatureTable,
+    data: ExperimentData | FeatureTable | FeatureChunks,
     limit: float,
     out: str | os.PathLike[str],
     *,
@@ -57,32 +74,49 @@ def write_predictions(
     name: str | None = None,
     force: bool = False,
     chunk_units: int = CHUNK_UNITS,
+    parts: int | None = None,
 ) -> WrittenInstance:
-    """Predict ``data`` chunk by chunk and write the incremental instance to ``out``."""
+    """Predict ``data`` chunk by chunk and write the incremental instance to ``out``.
+
+    ``parts`` (Parquet only): write the table as a folder of that many files of consecutive
+    units instead of one file (fewer where there are fewer units).
+    """
     import tomli_w
 
-    table = data.feature_table() if isinstance(data, ExperimentData) else data
+    if parts is not None and (parts < 1 or table_format != "parquet"):
+        raise UsageError(f"parts: expected a positive number of Parquet parts, got {parts} "
+                         f"({table_format})")
     if isinstance(data, ExperimentData):
         arm_columns(tuple(provider.arms), data)
     arms = tuple(provider.arms)
-    units = np.asarray(table.unit_ids)
-    n = table.n_units
-    table_name = f"options.{table_format}"
+    n = data.n_units
+    part_units = max(1, math.ceil(n / parts)) if parts is not None else n
+    chunk_units = min(chunk_units, part_units)
+    if isinstance(data, FeatureChunks):
+        source: Iterator[FeatureTable] = replace(data, chunk_rows=chunk_units).chunks()
+        table_name_base = data.name
+    else:
+        table = data.feature_table() if isinstance(data, ExperimentData) else data
+        source = _slices(table, chunk_units)
+        table_name_base = table.name
+    table_name = "options" if parts is not None else f"options.{table_format}"
     top = 0.0
     with atomic_dir(out, replace=force) as tmp:
         target = tmp / table_name
+        if parts is not None:
+            target.mkdir()
         writer: Any = None
         first = True
+        split = _PartWriter(target, part_units, arms, len(arms)) if parts is not None else None
         try:
-            for s in range(0, n, chunk_units):
-                part = FeatureTable(name=table.name, unit_ids=units[s:s + chunk_units],
-                                    features=table.features.iloc[s:s + chunk_units],
-                                    source=table.source)
+            for part in source:
                 inc_v, inc_c = incremental(*provider.predict(part))
                 rows = np.arange(inc_v.shape[0])
                 top += float(inc_c[rows, np.argmax(inc_v, axis=1)].sum())
                 cols = _rows(inc_v, inc_c, part.unit_ids, arms)
-                if table_format == "parquet":
+                if split is not None:
+                    split.write(cols, part.n_units)
+                elif table_format == "parquet":
                     writer = _append_parquet(writer, target, cols, arms)
                 else:
                     frame = pd.DataFrame({**cols, "arm": np.asarray(arms, dtype=object)[
@@ -93,8 +127,10 @@ def write_predictions(
         finally:
             if writer is not None:
                 writer.close()
+            if split is not None:
+                split.close()
         manifest = {
-            "name": name or f"{provider.method}_{table.name}",
+            "name": name or f"{provider.method}_{table_name_base}",
             "description": f"incremental predictions of a {provider.method} model over "
                            f"{arms[0]!r}",
             "table": table_name, "unit": "unit", "option": "arm", "value": "value",
@@ -104,6 +140,34 @@ def write_predictions(
         (tmp / "instance.toml").write_text(tomli_w.dumps(manifest), encoding="utf-8")
     m = len(arms)
     return WrittenInstance(Path(out), n, n * m, float(limit), top)
+
+
+class _PartWriter:
+    """Parquet parts of ``part_units`` consecutive units each; a chunk that crosses a part's end
+    is cut at a unit boundary (the rows are unit-major, ``m`` per unit)."""
+
+    def __init__(self, folder: Path, part_units: int, arms: tuple[str, ...], m: int) -> None:
+        self.folder, self.part_units, self.arms, self.m = folder, part_units, arms, m
+        self.part_no, self.filled, self.writer = 0, 0, None
+
+    def write(self, cols: dict[str, Any], n_units: int) -> None:
+        done = 0
+        while done < n_units:
+            take = min(n_units - done, self.part_units - self.filled)
+            lo, hi = done * self.m, (done + take) * self.m
+            path = self.folder / f"part-{self.part_no:05d}.parquet"
+            self.writer = _append_parquet(self.writer, path, {k: v[lo:hi] for k, v in
+                                                              cols.items()}, self.arms)
+            done += take
+            self.filled += take
+            if self.filled == self.part_units:
+                self.close()
+                self.part_no, self.filled = self.part_no + 1, 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 def _append_parquet(writer: Any, target: Path, cols: dict[str, Any], arms: tuple[str, ...]) -> Any:

@@ -83,14 +83,23 @@ def load_data(path: str, args: argparse.Namespace, *, flag: str = "DATA") -> Any
 
 
 def load_units(path: str, args: argparse.Namespace) -> Any:
-    """A FeatureTable (features only are needed) from a manifest or a flagged table."""
+    """The units and features (nothing else is needed) of a manifest or a flagged table: a
+    FeatureChunks that streams a Parquet table, or a FeatureTable read whole from a CSV."""
     from formulations.experiment_data import features_from_frame, load_features
+    from formulations.feature_chunks import (
+        is_parquet,
+        manifest_feature_chunks,
+        open_feature_chunks,
+    )
 
     if not is_table(path):
         _reject_table_flags(args, path)
-        return load_features(path)
+        return manifest_feature_chunks(path) or load_features(path)
     if not getattr(args, "features", None):
         raise UsageError(f"DATA {path!r} is a bare table: give --features (or a data.toml)")
+    if is_parquet(path) and Path(path).exists():
+        return open_feature_chunks(path, features=args.features, unit=args.unit,
+                                   name=Path(path).name.split(".")[0])
     df = _read_table(path, args.unit)
     return features_from_frame(df, features=args.features, unit=args.unit,
                                name=Path(path).name.split(".")[0], source=path)

@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-capita", action="store_true", help="B is per unit: the limit is B x N")
     p.add_argument("--out", required=True, metavar="INSTANCE_DIR", help="folder to write")
     p.add_argument("--parquet", action="store_true", help="write the table as Parquet")
+    p.add_argument("--parts", type=int, default=None, metavar="N",
+                   help="write the table as a folder of N Parquet parts of consecutive units "
+                        "(implies --parquet), for `treatalloc solve --backend dask`")
     p.add_argument("--name", default=None, help="instance name (default METHOD_DATA)")
     p.add_argument("--trust", action="append", default=[], metavar="PREFIX",
                    help="scikit-learn models: also trust types under this module prefix")
@@ -31,11 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from formulations.errors import UsageError
     from learners.instance_writer import write_predictions
     from learners.provider import total_budget
     from learners.saved import load_model
     from treatalloc.commands.experiment_args import check_output_dir, is_table, load_units
 
+    if args.parts is not None and args.parts < 1:
+        raise UsageError(f"--parts: expected a positive number of parts, got {args.parts}")
     check_output_dir(args.out, "--out", force=args.force)
     provider = load_model(args.model, trusted=tuple(args.trust))
     data = load_units(args.data, args)
@@ -48,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
             arm_columns(tuple(provider.arms), load_experiment(args.data))
     limit = total_budget(args.budget, data.n_units, per_capita=args.per_capita)
     written = write_predictions(provider, data, limit, args.out,
-                                table_format="parquet" if args.parquet else "csv",
-                                name=args.name, force=args.force)
+                                table_format="parquet" if args.parquet or args.parts else "csv",
+                                name=args.name, force=args.force, parts=args.parts)
     if limit >= written.all_max_spend:
         print(f"treatalloc predict: warning: the limit {limit:.6g} is at least the predicted "
               f"spend of giving every unit its most valuable arm ({written.all_max_spend:.6g}):"
@@ -64,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"units      {written.n_units:,} x {len(provider.arms)} arms ({provider.method})")
     print(f"budget     {written.limit:.10g} of incremental cost (predicted spend of every "
           f"unit's most valuable arm: {written.all_max_spend:.10g})")
-    print(f"next       treatalloc solve {written.path} --solver dual")
+    backend = " --backend dask" if args.parts else ""
+    print(f"next       treatalloc solve {written.path} --solver dual{backend}")
     return 0
