@@ -165,3 +165,23 @@ def test_cli_predict_streams_parquet_and_writes_parts(small_sim: Simulation, mod
                str(tmp_path / "x"), "--parts", "0"])
     assert rc == 2 and not (tmp_path / "x").exists()
     assert "--parts: expected a positive number" in capsys.readouterr().err
+
+
+def test_integer_ids_rising_or_not(small_sim: Simulation, tmp_path: Path) -> None:
+    frame = users_frame(small_sim).drop(columns="uid")
+    frame.insert(0, "uid", np.arange(1000, 1000 + N, dtype=np.int64) * 3)
+    manifest = {"features": list(FEATURES), "unit": "uid"}
+    path = write_experiment(frame, tmp_path / "ok", manifest, table_format="parquet")
+    ids = np.concatenate([p.unit_ids for p in manifest_feature_chunks(path, chunk_rows=40)
+                          .chunks()])  # type: ignore[union-attr]
+    assert np.array_equal(ids, frame["uid"].to_numpy())
+    # shuffled ids without a repeat pass; a repeat of an id from an earlier chunk is found
+    shuffled = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    path = write_experiment(shuffled, tmp_path / "sh", manifest, table_format="parquet")
+    assert sum(p.n_units for p in manifest_feature_chunks(path, chunk_rows=40)  # type: ignore[union-attr]
+               .chunks()) == N
+    dup = frame.copy()
+    dup.loc[201, "uid"] = dup.loc[3, "uid"]
+    path = write_experiment(dup, tmp_path / "dup", manifest, table_format="parquet", check=False)
+    with pytest.raises(InstanceError, match=r"row 202, column 'uid'.*duplicate unit id"):
+        list(manifest_feature_chunks(path, chunk_rows=40).chunks())  # type: ignore[union-attr]
