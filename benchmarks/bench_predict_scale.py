@@ -114,9 +114,9 @@ def main() -> None:
         print(f"old and new tables identical: {same}")
     print(f"instance on disk: {sum(f.stat().st_size for f in inst.iterdir()) / 2**20:.0f} MiB")
     if args.solve:
-        wall, peak, out = child([py, "-m", "treatalloc", "solve", str(inst), "--solver", "dual",
+        wall, peak, text = child([py, "-m", "treatalloc", "solve", str(inst), "--solver", "dual",
                                  "--json"])
-        print(f"solve --solver dual: {wall:.1f} s wall, peak RSS {peak / 2**30:.2f} GiB; {out}")
+        print(f"solve --solver dual: {wall:.1f} s wall, peak RSS {peak / 2**30:.2f} GiB; {text}")
     print(f"work folder: {tmp}", file=sys.stderr)
     if not args.workdir:
         import shutil

@@ -1,7 +1,7 @@
 """``predict --parts`` then ``solve --backend dask``: a fitted model to a certified allocation.
 
     .venv/bin/python benchmarks/bench_predict_solve_parts.py [--users 100000000] [--parts 50]
-        [--workers 2] [--workdir DIR] [--skip-solve]
+        [--workers 2] [--workdir DIR] [--skip-solve] [--skip-predict]
 
 Set-up (timed, not part of the figure): the TSM-SL model and the features-only Parquet table of
 ``--users`` simulated users of bench_predict_scale.py (13 features, one file written in chunks of
@@ -14,8 +14,8 @@ psutil (the process itself = the driver; its descendants = the Dask nannies and 
 
 Reported: wall time, peak RSS of the driver, peak of the sum over the workers (an upper
 estimate: shared pages count once per process), the solve's status, objective, bound and gap.
-``--workdir`` keeps the data (and reuses what is already there); without it a temporary folder
-is used and removed.
+``--workdir`` keeps the data (and reuses what is already there; ``--skip-predict`` reuses the
+instance too); without it a temporary folder is used and removed.
 """
 
 from __future__ import annotations
@@ -70,6 +70,18 @@ def run_sampled(cmd: list[str], interval: float = 0.2) -> tuple[float, int, int,
         return wall, peaks[0], peaks[1], out.read()
 
 
+def predict(py: str, model: Path, users: Path, inst: Path, parts: int, n_users: int) -> None:
+    arrays = 2 * n_users * 5 * 8
+    wall, driver, _, _ = run_sampled([py, "-m", "treatalloc", "predict", str(model), str(users),
+                                      "--budget", "0.5", "--per-capita", "--out", str(inst),
+                                      "--parts", str(parts), "--force", "--json"])
+    size = sum(f.stat().st_size for f in (inst / "options").iterdir())
+    print(f"predict {n_users:,} users x 5 arms -> {parts} Parquet parts "
+          f"({size / 2**30:.2f} GiB): {wall:.1f} s wall, peak RSS {driver / 2**30:.2f} GiB "
+          f"({driver / arrays:.2f} x the value+cost arrays, {arrays / 2**30:.2f} GiB)",
+          flush=True)
+
+
 def main() -> None:
     from bench_predict_scale import write_users
 
@@ -79,6 +91,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--skip-solve", action="store_true")
+    ap.add_argument("--skip-predict", action="store_true")
     args = ap.parse_args()
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_parts_"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -98,15 +111,10 @@ def main() -> None:
         write_users(users, args.users)
         print(f"set-up: wrote {args.users:,} users in {time.perf_counter() - t:.1f} s",
               flush=True)
-    arrays = 2 * args.users * 5 * 8
-    wall, driver, _, _ = run_sampled([py, "-m", "treatalloc", "predict", str(model), str(users),
-                                      "--budget", "0.5", "--per-capita", "--out", str(inst),
-                                      "--parts", str(args.parts), "--force", "--json"])
-    size = sum(f.stat().st_size for f in (inst / "options").iterdir())
-    print(f"predict {args.users:,} users x 5 arms -> {args.parts} Parquet parts "
-          f"({size / 2**30:.2f} GiB): {wall:.1f} s wall, peak RSS {driver / 2**30:.2f} GiB "
-          f"({driver / arrays:.2f} x the value+cost arrays, {arrays / 2**30:.2f} GiB)",
-          flush=True)
+    if args.skip_predict and (inst / "instance.toml").exists():
+        print("predict: skipped, the instance in the work folder is reused", flush=True)
+    else:
+        predict(py, model, users, inst, args.parts, args.users)
     if not args.skip_solve:
         shutil.rmtree(alloc, ignore_errors=True)
         wall, driver, workers, out = run_sampled(
