@@ -563,6 +563,11 @@ def solve_dual_dask(
         handles = client.map(load_prepared, raw, spec=spec, pure=False) if persist else raw
         detail.update(partitions=len(raw), persisted=persist, rows=n_rows,
                       workers=len(client.scheduler_info().get("workers", {})))
+        if header is not None:
+            from engine.distributed.unit_split import check_units_in_one_part
+
+            detail.update(check_units_in_one_part(client, handles, list(header.parts),
+                                                  header.columns.unit))
 
         timings: dict[str, float] = {}
         t_phase = start

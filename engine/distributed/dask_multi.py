@@ -790,6 +790,11 @@ def solve_multi_dask(
         detail.update(partitions=len(raw), persisted=persist, units=int(n_units.sum()),
                       aligned_partitions=cl.aligned,
                       workers=len(client.scheduler_info().get("workers", {})))
+        if header is not None:
+            from engine.distributed.unit_split import check_units_in_one_part
+
+            detail.update(check_units_in_one_part(client, cl.handles, list(header.parts),
+                                                  header.columns.unit))
         lap("setup")
         least = np.sum([s[1] for s in scans], axis=0)
         for k in range(limits.size):
