@@ -776,15 +776,22 @@ def solve_multi_dask(
         else:
             assert header is not None
             raw = list(header.parts)
-        scans = client.gather(client.map(task_scan, raw, spec=spec, pure=False))
-        n_units = np.array([s[0] for s in scans], dtype=np.int64)
-        n_rows = int(n_units.sum()) * max(int(s[3]) for s in scans)
-        est_bytes = n_rows * 8 * (2 + limits.size)
+        if inst is not None:
+            n_rows = inst.n_rows
+        else:
+            from engine.distributed.parts import part_rows
+
+            n_rows = int(sum(client.gather(client.map(part_rows, raw, pure=False))))
+        # dense value + every row's costs + codes, per row (the dual arrays are views of them)
+        est_bytes = n_rows * (8 * (1 + limits.size) + 4)
         mem = cluster_memory(client)
         persist = opts.persist == "true" or (
             opts.persist == "auto" and mem > 0 and est_bytes < PERSIST_SHARE * mem
         )
+        # read every part once: the scan runs on the kept partitions where they are kept
         handles = client.map(load_multi, raw, spec=spec, pure=False) if persist else raw
+        scans = client.gather(client.map(task_scan, handles, spec=spec, pure=False))
+        n_units = np.array([s[0] for s in scans], dtype=np.int64)
         cl = Cluster(client, list(handles), spec, n_units,
                      np.array([s[3] for s in scans], dtype=np.int64))
         detail.update(partitions=len(raw), persisted=persist, units=int(n_units.sum()),
