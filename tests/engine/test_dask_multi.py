@@ -162,3 +162,27 @@ def test_unit_ranges_that_overlap_without_a_split_pass(dask_client, tmp_path):
     assert res.detail["unit_check"] == "hash"
     ref = solve(load_instance(manifest), "dual")
     assert abs(res.bound - ref.bound) <= 1e-6 * abs(ref.bound)
+
+
+def test_cli_solves_a_capacity_manifest_on_dask(dask_client, tmp_path, capfd):
+    import json
+
+    from treatalloc.cli import main
+
+    inst = with_capacity(synthetic_instance(6_000, 3, 2, seed=10), 2, 0.1)
+    manifest = write_instance_parts(inst, tmp_path / "inst", units_per_part=2_000)
+    out = tmp_path / "alloc"
+    code = main(["solve", str(manifest), "--solver", "dual", "--backend", "dask", "--scheduler",
+                 dask_client.scheduler.address, "--json", "--out", str(out)])
+    stdout, _err = capfd.readouterr()
+    assert code == 0, _err
+    data = json.loads(stdout)
+    assert data["solver"] == "dual-dask" and data["detail"]["method"] == "level-bundle"
+    ref = solve(load_instance(manifest), "dual")
+    assert abs(data["bound"] - ref.bound) <= 1e-6 * abs(ref.bound)
+    from engine.validate import assignment_from_frame
+
+    a = assignment_from_frame(inst, pd.read_parquet(out))
+    ev = evaluate(inst, a)
+    assert ev.feasible and _same(ev.objective, data["objective"])
+    assert int(np.count_nonzero(a == 2)) <= inst.capacities[0].limit
