@@ -817,7 +817,10 @@ def solve_multi_dask(
                                                        f", best {obj:.6g}"))
             bar.advance(1)
 
-        m = level_bundle(DaskOracle(cl), time_limit=time_limit, max_iter=dual_opts.max_iter,
+        # the limit counts from the solve's start (the cluster and the setup included)
+        rest0 = left()
+        m = level_bundle(DaskOracle(cl), time_limit=None if rest0 is None else max(rest0, 0.01),
+                         max_iter=dual_opts.max_iter,
                          tol=dual_opts.gap, lam0=dual_opts.lam0, on_iteration=tick,
                          fill_rounds=0 if dual_opts.polish else 10)
         lap("bundle")
