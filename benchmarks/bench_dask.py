@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/bench_dask.py --users 20000000 --compare
     .venv/bin/python benchmarks/bench_dask.py --users 100000000 --users-per-part 2000000
+    .venv/bin/python benchmarks/bench_dask.py --users 20000000 --budgets 3 \
+        --users-per-part 999424 --compare
+
+``--budgets K`` writes K budgets (each at 0.3 of its all-max spend) and solves them with the
+distributed level bundle (engine/distributed/dask_multi.py); 999,424 = 61 x 16,384 users per
+part puts every part on a kernel block boundary, where the distributed sums are added in the
+in-memory order (see that module).
 
 Steps: write N users x M options as Parquet parts chunk by chunk (never the whole table in
 memory) into --data (default a fresh folder under /tmp, deleted afterwards unless --keep);
@@ -37,6 +44,8 @@ class PeakRSS:
         self.interval = interval
         self.peak = 0
         self.peak_driver = 0
+        self.peak_children = 0
+        self.peak_child = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -44,13 +53,18 @@ class PeakRSS:
         try:
             driver = self._proc.memory_info().rss
             total = driver
+            biggest = 0
             for child in self._proc.children(recursive=True):
                 with contextlib.suppress(self._psutil.Error):
-                    total += child.memory_info().rss
+                    rss = child.memory_info().rss
+                    total += rss
+                    biggest = max(biggest, rss)
         except self._psutil.Error:
             return
         self.peak = max(self.peak, total)
         self.peak_driver = max(self.peak_driver, driver)
+        self.peak_children = max(self.peak_children, total - driver)
+        self.peak_child = max(self.peak_child, biggest)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -75,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=1_000_000)
     ap.add_argument("--options", type=int, default=5)
+    ap.add_argument("--budgets", type=int, default=1)
     ap.add_argument("--users-per-part", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -93,13 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="bench_dask_"))
     report: dict[str, object] = {
         "users": args.users, "options": args.options, "users_per_part": args.users_per_part,
-        "workers": args.workers,
+        "workers": args.workers, "budgets": args.budgets,
     }
     try:
         t = time.perf_counter()
         with PeakRSS() as mem_write:
             manifest = write_synthetic_parts(data / "inst", args.users, args.options,
-                                             seed=args.seed, users_per_part=args.users_per_part)
+                                             args.budgets, seed=args.seed,
+                                             users_per_part=args.users_per_part)
         report["write_seconds"] = round(time.perf_counter() - t, 2)
         report["write_peak_rss"] = gib(mem_write.peak)
         report["parquet_bytes"] = gib(sum(f.stat().st_size for f in (data / "inst").rglob("*")
@@ -123,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             dask_status=res.status, dask_objective=res.objective, dask_bound=res.bound,
             dask_gap=res.gap, dask_peak_rss_total=gib(mem.peak),
             dask_peak_rss_driver=gib(mem.peak_driver),
+            dask_peak_rss_workers=gib(mem.peak_children),
+            dask_peak_rss_largest_worker=gib(mem.peak_child),
             detail={k: v for k, v in res.detail.items()
                     if k in ("partitions", "persisted", "histogram_rounds", "bracket_increments",
-                             "timings",
+                             "timings", "iterations", "aligned_partitions", "unit_check",
+                             "core_units", "completion", "pair_swap_gain", "bundle_timings",
                              "fill_candidates", "fill_rounds", "fill_moves")},
         )
         print(json.dumps(report), file=sys.stderr)
@@ -145,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             bnd_rel = abs(res.bound - ref.bound) / max(1.0, abs(ref.bound))
             report.update(
                 numpy_objective=ref.objective, numpy_bound=ref.bound,
+                numpy_iterations=ref.detail.get("iterations"),
+                numpy_timings=ref.detail.get("timings"),
                 objective_rel_diff=obj_rel, bound_rel_diff=bnd_rel,
                 equal_1e9=bool(obj_rel <= 1e-9 and bnd_rel <= 1e-9),
                 numpy_peak_rss=gib(mem2.peak),

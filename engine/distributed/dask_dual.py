@@ -23,7 +23,8 @@ kernels of engine/dual/kernels.py on it. It computes exactly what the in-memory 
    as Parquet.
 
 Two map/reduce passes find lambda* (a histogram and the selection), instead of ~50 bisections.
-Several budgets (K > 1) and capacities are refused with a UsageError for now.
+Several budgets (K > 1) and capacities go to engine/distributed/dask_multi.py (the level
+bundle of the in-memory solver, distributed).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -282,18 +283,22 @@ def task_assignment(handle: Any, fp: FillPart, spec: Spec) -> np.ndarray:
 
 def task_write(handle: Any, fp: FillPart, path: str, spec: Spec) -> tuple[float, float]:
     """Write the partition's allocation (unit, option, value, budget use) as one Parquet file."""
+    return write_chunk_allocation(_prepare(handle, spec).chunk, fp.cols, path, spec.header)
+
+
+def write_chunk_allocation(chunk: Chunk, dense_cols: np.ndarray, path: str,
+                           header: PartsHeader | None) -> tuple[float, float]:
+    """Write a chunk's allocation (dense columns; the null column, or -1, is no option) as one
+    Parquet file; return its value and first budget's use."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    p = _prepare(handle, spec)
-    cols = fp.cols.astype(np.int64)
-    chunk = p.chunk
+    cols = np.asarray(dense_cols).astype(np.int64)
     n = chunk.n_units
     rows = np.arange(n)
     real = (cols >= 0) & (cols < chunk.value.shape[1])
     safe = np.where(real, cols, 0)
     codes = np.where(real, chunk.codes[rows, safe], -1)
-    header = spec.header
     columns = header.columns if header is not None else None
     ucol, ocol, vcol = (
         (columns.unit, columns.option, columns.value) if columns else ("unit", "option", "value")
@@ -344,11 +349,13 @@ class DaskOptions:
         )
 
 
-def _split_instance(instance: Instance, partition_rows: int) -> list[Chunk]:
-    """Cut an in-memory instance into chunks of whole units of about ``partition_rows`` rows."""
+def _split_instance(instance: Instance, partition_rows: int, *, align: int = 1) -> list[Chunk]:
+    """Cut an in-memory instance into chunks of whole units of about ``partition_rows`` rows
+    (a multiple of ``align`` units per chunk, the last excepted)."""
     d = instance.dense()
     n = instance.n_units
     per = max(1, partition_rows // max(1, instance.max_options))
+    per = max(align, per // align * align)
     codes = np.full(d.valid.shape, -1, dtype=np.int32)
     codes[instance.unit_of_row, instance.local_index] = instance.option_codes
     return [
@@ -375,16 +382,24 @@ class Multiplier:
     bracket_increments: int
 
 
-def _histogram(client: Any, handles: list[Any], spec: Spec, t: np.ndarray) -> list[HistogramPart]:
-    return list(client.gather(client.map(task_histogram, handles, spec=spec, thresholds=t,
-                                         pure=False)))
-
-
 def find_multiplier(
-    client: Any, handles: list[Any], spec: Spec, budget: float, bar: Any
+    client: Any, handles: list[Any], spec: Any, budget: float, bar: Any, *,
+    tasks: tuple[Callable[..., Any], Callable[..., Any]] | None = None,
+    task_kwargs: Mapping[str, Any] | None = None,
 ) -> Multiplier:
     """Take hull increments in decreasing efficiency (ties: unit order, then step) until the
-    spend would exceed the budget; the increment that crosses it gives lambda*."""
+    spend would exceed the budget; the increment that crosses it gives lambda*.
+
+    ``tasks`` (histogram, between) default to this module's on the one budget's hulls;
+    engine/distributed/dask_multi.py passes its own for one dual row (``task_kwargs``)."""
+    hist_task, between_task = tasks or (task_histogram, task_between)
+    kw = dict(task_kwargs or {})
+
+    def _histogram(client: Any, handles: list[Any], spec: Any,
+                   t: np.ndarray) -> list[HistogramPart]:
+        return list(client.gather(client.map(hist_task, handles, spec=spec, thresholds=t,
+                                             pure=False, **kw)))
+
     t = GRID
     parts = _histogram(client, handles, spec, t)
     bar.advance()
@@ -415,7 +430,8 @@ def find_multiplier(
         parts = _histogram(client, handles, spec, t)
         rounds += 1
     bar.describe("dask dual: select")
-    lists = client.gather(client.map(task_between, handles, spec=spec, lo=lo, hi=hi, pure=False))
+    lists = client.gather(client.map(between_task, handles, spec=spec, lo=lo, hi=hi, pure=False,
+                                     **kw))
     bar.advance()
     eff = np.concatenate([x[0] for x in lists])
     dcost = np.concatenate([x[1] for x in lists])
@@ -436,8 +452,8 @@ def find_multiplier(
     )
 
 
-def _write_out(client: Any, handles: list[Any], fparts: list[Any], spec: Spec,
-               out: str) -> tuple[float, float]:
+def _write_out(client: Any, handles: list[Any], fparts: list[Any], spec: Any,
+               out: str, *, task: Callable[..., Any] = task_write) -> tuple[float, float]:
     """Workers write part-00000.parquet, part-00001.parquet, ... into a temporary sibling folder,
     renamed onto ``out``."""
     target = Path(out)
@@ -445,7 +461,7 @@ def _write_out(client: Any, handles: list[Any], fparts: list[Any], spec: Spec,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         paths = [str(tmp / f"part-{i:05d}.parquet") for i in range(len(handles))]
-        sums = client.gather(client.map(task_write, handles, fparts, paths, spec=spec,
+        sums = client.gather(client.map(task, handles, fparts, paths, spec=spec,
                                         pure=False))
         if target.exists():
             if target.is_dir():
@@ -505,12 +521,14 @@ def solve_dual_dask(
         n_budgets, capacities, choose = header.n_budgets, header.capacities, header.choose
         limits, name = header.limits, header.name
         budget_names = tuple(b.name for b in header.budgets)
-    if n_budgets != 1:
-        raise UsageError(
-            f"the dask backend of 'dual' solves one budget for now; the instance has {n_budgets}"
-        )
-    if capacities:
-        raise UsageError("the dask backend of 'dual' does not support per-option capacities yet")
+    if n_budgets == 0:
+        raise UsageError("the dask backend of 'dual' needs at least one budget; the instance "
+                         "has none")
+    if n_budgets > 1 or capacities:
+        from engine.distributed.dask_multi import solve_multi_dask
+
+        return solve_multi_dask(inst, header, time_limit=time_limit, dual_opts=dual_opts,
+                                opts=opts, start=start)
     budget = float(limits[0])
     bname = budget_names[0]
     # the target the in-memory dual aims at (formulations.assignment.target_limits)
@@ -545,6 +563,11 @@ def solve_dual_dask(
         handles = client.map(load_prepared, raw, spec=spec, pure=False) if persist else raw
         detail.update(partitions=len(raw), persisted=persist, rows=n_rows,
                       workers=len(client.scheduler_info().get("workers", {})))
+        if header is not None:
+            from engine.distributed.unit_split import check_units_in_one_part
+
+            detail.update(check_units_in_one_part(client, handles, list(header.parts),
+                                                  header.columns.unit))
 
         timings: dict[str, float] = {}
         t_phase = start

@@ -137,40 +137,13 @@ def repair(
     if weights is None or not np.any(np.asarray(weights) > 0):
         weights = 1.0 / np.maximum(np.abs(arr.limits), 1e-12)
     w_all = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
-    n, m = arr.value.shape
     for _ in range(max_rounds):
         excess = -row_slack(arr, cols)
         over = excess > 0
         if not over.any():
             break
         w = np.where(over, w_all, 0.0)
-        ratio = np.full(n, np.inf)
-        best = np.zeros(n, dtype=np.int64)
-        save = np.zeros(n)
-        for a in range(0, n, BLOCK_ROWS):
-            b = min(n, a + BLOCK_ROWS)
-            rows = np.arange(b - a)
-            c = cols[a:b]
-            v = arr.value[a:b]
-            wc = np.zeros((b - a, m))
-            for row in np.flatnonzero(over):
-                wc += w[row] * arr.costs[row, a:b]
-            cur_wc = wc[rows, c]
-            saving = cur_wc[:, None] - wc
-            ok = saving > 0
-            # a move may not push a row that holds over its own leftover (no cycling
-            # between rows that are each violated in turn)
-            for row in np.flatnonzero(~over):
-                cur_row = arr.costs[row, a:b][rows, c]
-                ok &= arr.costs[row, a:b] - cur_row[:, None] <= max(-excess[row], 0.0)
-            if arr.valid is not None:
-                ok &= arr.valid[a:b]
-            with np.errstate(invalid="ignore"):
-                r = np.where(ok, (v[rows, c][:, None] - v) / np.where(ok, saving, 1.0), np.inf)
-            j = np.argmin(r, axis=1)
-            ratio[a:b] = r[rows, j]
-            best[a:b] = j
-            save[a:b] = saving[rows, j]
+        ratio, best, save = downgrade_scores(arr, cols, w, excess)
         movable = np.flatnonzero(np.isfinite(ratio))
         if movable.size == 0:
             break
@@ -181,3 +154,44 @@ def repair(
         take = order[: min(k, order.size)]
         cols[take] = best[take]
     return cols
+
+
+def downgrade_scores(
+    arr: DualArrays, cols: np.ndarray, w: np.ndarray, excess: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every unit's best downgrade for :func:`repair`: (ratio, column, weighted saving).
+
+    ``w`` (R,) weights the rows that hold over (``excess > 0``) and is 0 elsewhere. The ratio is
+    value lost per weighted saving (inf where no move saves or every move would push a row that
+    holds over its leftover). Per unit, so a Dask partition computes the same numbers.
+    """
+    n, m = arr.value.shape
+    over = excess > 0
+    ratio = np.full(n, np.inf)
+    best = np.zeros(n, dtype=np.int64)
+    save = np.zeros(n)
+    for a in range(0, n, BLOCK_ROWS):
+        b = min(n, a + BLOCK_ROWS)
+        rows = np.arange(b - a)
+        c = cols[a:b]
+        v = arr.value[a:b]
+        wc = np.zeros((b - a, m))
+        for row in np.flatnonzero(over):
+            wc += w[row] * arr.costs[row, a:b]
+        cur_wc = wc[rows, c]
+        saving = cur_wc[:, None] - wc
+        ok = saving > 0
+        # a move may not push a row that holds over its own leftover (no cycling
+        # between rows that are each violated in turn)
+        for row in np.flatnonzero(~over):
+            cur_row = arr.costs[row, a:b][rows, c]
+            ok &= arr.costs[row, a:b] - cur_row[:, None] <= max(-excess[row], 0.0)
+        if arr.valid is not None:
+            ok &= arr.valid[a:b]
+        with np.errstate(invalid="ignore"):
+            r = np.where(ok, (v[rows, c][:, None] - v) / np.where(ok, saving, 1.0), np.inf)
+        j = np.argmin(r, axis=1)
+        ratio[a:b] = r[rows, j]
+        best[a:b] = j
+        save[a:b] = saving[rows, j]
+    return ratio, best, save

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,7 +42,8 @@ class MultiSolution:
     """Best allocation (dense columns, feasible) and best dual bound found."""
 
     feasible: bool
-    cols: np.ndarray | None
+    cols: Any
+    """the allocation (dense columns in memory; the oracle's own kind otherwise), or None"""
     objective: float | None
     bound: float
     lam: np.ndarray
@@ -59,6 +60,61 @@ def _row_alone_multiplier(arr: DualArrays, k: int, value: np.ndarray) -> float:
     if res < 0:
         return float(np.max(h.efficiency, initial=0.0)) * 2.0 + 1.0
     return select_critical(h.efficiency, h.d_cost, h.d_value, res).lam
+
+
+class BundleOracle(Protocol):
+    """What the level bundle needs of the data: the in-memory arrays (``solve_multi``) or the
+    partitions of a Dask cluster (engine.distributed.dask_multi). ``Cols`` is whatever holds
+    an allocation (dense columns here; per-partition futures there)."""
+
+    @property
+    def n_rows(self) -> int: ...
+
+    @property
+    def limits(self) -> np.ndarray: ...
+
+    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, Any]:
+        """f(lam), the subgradient ``limits - spend`` and the Lagrangian choice."""
+
+    def row_alone(self) -> np.ndarray:
+        """(R,) every row's exact multiplier when it is the only row."""
+
+    def primal(self, cols: Any, lam: np.ndarray, fill_rounds: int) -> tuple[Any, float] | None:
+        """``cols`` repaired (and filled): (allocation, objective), or None when infeasible."""
+
+
+@dataclass(frozen=True, eq=False)
+class ArraysOracle:
+    """The in-memory oracle: one vectorised pass over ``arr`` per evaluation."""
+
+    arr: DualArrays
+    repair_fn: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+    @property
+    def n_rows(self) -> int:
+        return self.arr.n_rows
+
+    @property
+    def limits(self) -> np.ndarray:
+        return self.arr.limits
+
+    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, Any]:
+        ch = lagrangian_choice(self.arr.value, self.arr.costs, lam)
+        return float(lam @ self.limits + ch.lagrangian), self.limits - ch.spend, ch.index
+
+    def row_alone(self) -> np.ndarray:
+        arr = self.arr
+        return np.array([_row_alone_multiplier(arr, k, arr.value) for k in range(arr.n_rows)])
+
+    def primal(self, cols: Any, lam: np.ndarray, fill_rounds: int) -> tuple[Any, float] | None:
+        arr = self.arr
+        c = self.repair_fn(cols, lam)
+        slack = arr.limits - arr.usage(c)
+        if not np.all(slack >= 0):
+            return None
+        if fill_rounds > 0:
+            c = fill(arr, c, weights=lam, max_rounds=fill_rounds)
+        return c, arr.objective(c)
 
 
 def solve_multi(
@@ -79,22 +135,41 @@ def solve_multi(
     engine.dual.improve.repair). Stops when (bound - objective) / max(1, |bound|) <= tol, when the
     dual model's own gap is below tol / 10, after ``max_iter`` evaluations or at ``time_limit``.
     """
+    return level_bundle(
+        ArraysOracle(arr, repair_fn), time_limit=time_limit, max_iter=max_iter, tol=tol,
+        lam0=lam0, primal_every=primal_every, fill_rounds=fill_rounds,
+        on_iteration=on_iteration,
+    )
+
+
+def level_bundle(
+    oracle: BundleOracle,
+    *,
+    time_limit: float | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-6,
+    lam0: np.ndarray | None = None,
+    primal_every: int = 5,
+    fill_rounds: int = 10,
+    on_iteration: Callable[[int, float, float | None], None] | None = None,
+) -> MultiSolution:
+    """The level bundle of :func:`solve_multi` over any :class:`BundleOracle`: the same
+    points, in the same order, for an oracle that returns the same numbers."""
     start_time = time.perf_counter()
     deadline = None if time_limit is None else start_time + time_limit
-    r = arr.n_rows
-    limits = arr.limits
+    r = oracle.n_rows
     timings = {"dual": 0.0, "master": 0.0, "primal": 0.0, "start": 0.0}
 
-    def evaluate(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def evaluate(lam: np.ndarray) -> tuple[float, np.ndarray, Any]:
         t = time.perf_counter()
-        ch = lagrangian_choice(arr.value, arr.costs, lam)
+        out = oracle.evaluate(lam)
         timings["dual"] += time.perf_counter() - t
-        return float(lam @ limits + ch.lagrangian), limits - ch.spend, ch.index
+        return out
 
     # start: each row's own exact multiplier, scaled; keep the best of a few
     t = time.perf_counter()
     if lam0 is None:
-        alone = np.array([_row_alone_multiplier(arr, k, arr.value) for k in range(r)])
+        alone = oracle.row_alone()
     else:
         alone = np.maximum(np.asarray(lam0, dtype=np.float64), 0.0)
     timings["start"] = time.perf_counter() - t
@@ -109,21 +184,18 @@ def solve_multi(
         if f < best_f:
             best_f, best_lam, best_cols = f, cand.copy(), cols
     best_obj: float | None = None
-    best_primal: np.ndarray | None = None
+    best_primal: Any = None
     primal_lam = None
     f_low = -np.inf
     it = len(fs)
     since_primal = primal_every  # the first primal as soon as the dual is ready
 
-    def primal(cols: np.ndarray, lam: np.ndarray) -> None:
+    def primal(cols: Any, lam: np.ndarray) -> None:
         nonlocal best_obj, best_primal
         t0 = time.perf_counter()
-        c = repair_fn(cols, lam)
-        slack = limits - arr.usage(c)
-        if np.all(slack >= 0):
-            if fill_rounds > 0:
-                c = fill(arr, c, weights=lam, max_rounds=fill_rounds)
-            obj = arr.objective(c)
+        got = oracle.primal(cols, lam, fill_rounds)
+        if got is not None:
+            c, obj = got
             if best_obj is None or obj > best_obj:
                 best_obj, best_primal = obj, c
         timings["primal"] += time.perf_counter() - t0

@@ -115,8 +115,6 @@ def test_infeasible_and_refused(cluster, tmp_path):
     tight = inst.with_limits([-1.0])
     res = solve_dual_dask(tight, options={"scheduler": cluster.scheduler_address})
     assert res.status == "infeasible" and res.objective is None
-    with pytest.raises(UsageError, match="one budget"):
-        solve_dual_dask(synthetic_instance(100, 3, 2), options={"scheduler": "tcp://x:1"})
     with pytest.raises(UsageError, match="cannot connect"):
         solve_dual_dask(inst, options={"scheduler": "tcp://127.0.0.1:9", "connect_timeout": 1})
 
