@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.dual import compiled
 from formulations.assignment import target_limits
 from formulations.instance import Instance
 
@@ -74,6 +75,11 @@ def flush_subnormal(a: np.ndarray) -> np.ndarray:
     cost by less than any tolerance of the project, and a zero cost is handled exactly.
     """
     tiny = np.finfo(np.float64).tiny
+    ck = compiled.kernels()
+    # one pass without the two full-size boolean temporaries (the common case: none)
+    if (ck is not None and a.dtype == np.float64 and a.flags.c_contiguous
+            and not ck.has_subnormal(a.reshape(-1))):
+        return a
     mask = (a != 0) & (np.abs(a) < tiny)
     if not mask.any():
         return a

@@ -22,9 +22,12 @@ every increment with efficiency > lam.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.dual import compiled
 
 #: efficiency of padding increments (never above any multiplier)
 PAD_EFFICIENCY = -np.inf
@@ -138,7 +141,17 @@ def upper_hulls(
     start_value = np.empty(n)
     start_cost = np.empty(n)
     orders: list[tuple[int, int, np.ndarray]] = []
-    for a in range(0, n, BLOCK_ROWS):
+    blocks: Iterable[int] = range(0, n, BLOCK_ROWS)
+    ck = compiled.kernels()
+    if ck is not None and n:
+        # the compiled row loop does every block in cost order; the others (rare: a row out
+        # of cost order) go through the numpy kernel below, which sorts them
+        blocks = ck.hull_sorted_blocks(
+            value, cost, np.ones((1, 1), dtype=bool) if valid is None else np.asarray(valid, bool),
+            valid is not None, BLOCK_ROWS, keep_value, d_value, d_cost, efficiency, start,
+            start_value, start_cost,
+        ).tolist()
+    for a in blocks:
         b = min(n, a + BLOCK_ROWS)
         dv_out = d_value[a:b] if keep_value else np.empty((b - a, w))
         o = _hull_block(
@@ -238,6 +251,11 @@ def sorted_choice_at(hulls: Hulls, lam: float) -> np.ndarray:
     """(n,) sorted column chosen at multiplier ``lam``: the last hull point whose increment has
     efficiency > lam (the start if none)."""
     eff = hulls.efficiency
+    ck = compiled.kernels()
+    if ck is not None:
+        out = np.empty(hulls.n_units, dtype=np.int64)
+        ck.sorted_choice_at(hulls.start, eff, float(lam), out)
+        return out
     col = hulls.start.astype(np.int64)
     for j in range(1, eff.shape[1] + 1):
         np.copyto(col, j, where=eff[:, j - 1] > lam)

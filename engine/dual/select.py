@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.dual import compiled
+
 #: elements per chunk of the flat passes (keeps the boolean temporaries in cache)
 CHUNK = 1 << 18
 
@@ -120,6 +122,9 @@ def _pass(
     eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
 ) -> tuple[float, float, np.ndarray]:
     """Sum cost and value above ``hi``; flat indices with lo < eff <= hi."""
+    ck = compiled.kernels()
+    if ck is not None:
+        return _pass_compiled(ck, eff, w, dv, lo, hi)
     w_hi = 0.0
     v_hi = 0.0
     mids = []
@@ -134,6 +139,33 @@ def _pass(
             mids.append(m + a)
     mid = np.concatenate(mids) if mids else np.zeros(0, np.int64)
     return w_hi, v_hi, mid
+
+
+def _pass_compiled(
+    ck: Any, eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
+) -> tuple[float, float, np.ndarray]:
+    """:func:`_pass` with one compiled loop per chunk; the same chunks, and numpy sums over
+    the same selected elements in the same order, so the same bits."""
+    w_hi = 0.0
+    v_hi = 0.0
+    mids = []
+    product = isinstance(dv, _Product)
+    dv_arr = eff[:0] if isinstance(dv, _Product) else dv
+    w_up = np.empty(min(CHUNK, eff.size))
+    v_up = np.empty_like(w_up)
+    mid = np.empty(w_up.size, dtype=np.int64)
+    with_hi = hi < np.inf
+    for a in range(0, eff.size, CHUNK):
+        n_up, n_mid = ck.bracket_chunk(
+            eff[a:a + CHUNK], w[a:a + CHUNK], dv_arr if product else dv_arr[a:a + CHUNK],
+            product, lo, hi, with_hi, w_up, v_up, mid,
+        )
+        if with_hi:
+            w_hi += float(w_up[:n_up].sum())
+            v_hi += float(v_up[:n_up].sum())
+        if n_mid:
+            mids.append(mid[:n_mid] + a)
+    return w_hi, v_hi, np.concatenate(mids) if mids else np.zeros(0, np.int64)
 
 
 def _finish(

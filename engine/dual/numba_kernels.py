@@ -1,0 +1,210 @@
+"""Compiled (numba) row loops of the one-budget dual: hulls, choice, bracket pass, fill moves.
+
+Imported only through engine.dual.compiled.kernels() (numba is optional). Each function does,
+per element, exactly the floating-point operations of its numpy counterpart, in the same order
+(no fast-math, so no reassociation or fused multiply-add), and writes what numpy would have
+computed: the results are bit-identical. Where numpy *sums* an array (the bracket's sums, the
+Lagrangian), the kernel writes the summands and the caller sums them with numpy, so that the
+pairwise summation is the same too. The gain is memory traffic: one pass over a row instead
+of one pass per numpy temporary.
+
+``error_model="numpy"``: a division by zero gives inf / nan as in numpy instead of raising.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@njit(**_JIT)
+def _minimum(a: float, b: float) -> float:
+    # np.minimum: a NaN on either side propagates
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+@njit(**_JIT)
+def _maximum(a: float, b: float) -> float:
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@njit(**_JIT)
+def hull_sorted_blocks(value, cost, valid, has_valid, block, keep_value,  # type: ignore[no-untyped-def]
+                       d_value, d_cost, efficiency, start, start_value, start_cost):
+    """engine.dual.kernels._hull_block on every block of ``block`` rows whose costs are sorted.
+
+    A block with a row out of cost order (``_cost_order`` would sort it) is left untouched and
+    its first row returned, for the numpy kernel; returns those first rows (int64).
+    """
+    n, m = value.shape
+    unsorted = np.empty((n + block - 1) // block, dtype=np.int64)
+    n_unsorted = 0
+    lo = np.empty(m)
+    hi = np.empty(m)
+    vs = np.empty(m)
+    cs = np.empty(m)
+    ok = np.empty(m, dtype=np.bool_)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        in_order = True
+        for i in range(a, b):
+            for j in range(m - 1):
+                ok0 = valid[i, j] if has_valid else np.isfinite(value[i, j])
+                ok1 = valid[i, j + 1] if has_valid else np.isfinite(value[i, j + 1])
+                k0 = cost[i, j] if ok0 else np.inf
+                k1 = cost[i, j + 1] if ok1 else np.inf
+                if k0 > k1:
+                    in_order = False
+                    break
+            if not in_order:
+                break
+        if not in_order:
+            unsorted[n_unsorted] = a
+            n_unsorted += 1
+            continue
+        for i in range(a, b):
+            for j in range(m):
+                okj = valid[i, j] if has_valid else np.isfinite(value[i, j])
+                ok[j] = okj
+                vs[j] = value[i, j] if okj else -np.inf
+                cs[j] = cost[i, j]
+                lo[j] = np.inf
+                hi[j] = -np.inf
+            # lo[q] = min_{p<q} slope(p, q); hi[p] = max_{q>p} slope(p, q)
+            for p in range(m):
+                for q in range(p + 1, m):
+                    dv = vs[q] - vs[p]
+                    dc = cs[q] - cs[p]
+                    slope = dv / dc
+                    if not dc > 0:
+                        # equal cost: the more valuable dominates (slope +inf), else -inf
+                        slope = np.inf if dv > 0 else -np.inf
+                    if ok[p] and ok[q]:
+                        lo[q] = _minimum(lo[q], slope)
+                        hi[p] = _maximum(hi[p], slope)
+            best_before = -np.inf
+            seen = False
+            st = -1
+            prev_v = 0.0
+            prev_c = 0.0
+            for j in range(m):
+                on = ok[j] and (vs[j] > best_before) and (lo[j] > hi[j])
+                best_before = _maximum(best_before, vs[j])
+                if j > 0:
+                    inc = on and seen
+                    dvj = vs[j] - prev_v if inc else 0.0
+                    dcj = cs[j] - prev_c if inc else 0.0
+                    if keep_value:
+                        d_value[i, j - 1] = dvj
+                    d_cost[i, j - 1] = dcj
+                    efficiency[i, j - 1] = dvj / dcj if dcj > 0 else -np.inf
+                if on and not seen:
+                    st = j
+                if on:
+                    prev_v = vs[j]
+                    prev_c = cs[j]
+                    seen = True
+            start[i] = st
+            start_value[i] = vs[st] if st >= 0 else 0.0
+            start_cost[i] = cs[st] if st >= 0 else 0.0
+    return unsorted[:n_unsorted]
+
+
+@njit(**_JIT)
+def sorted_choice_at(start, efficiency, lam, out):  # type: ignore[no-untyped-def]
+    """engine.dual.kernels.sorted_choice_at into ``out`` (int64)."""
+    n, w = efficiency.shape
+    for i in range(n):
+        c = np.int64(start[i])
+        for j in range(1, w + 1):
+            if efficiency[i, j - 1] > lam:
+                c = j
+        out[i] = c
+
+
+@njit(**_JIT)
+def bracket_chunk(eff, w, dv, product, lo, hi, with_hi,  # type: ignore[no-untyped-def]
+                  w_up, v_up, mid):
+    """One chunk of engine.dual.select._pass: the costs and values of the increments with
+    eff > hi (into ``w_up``, ``v_up``, in order, when ``with_hi``) and the positions with
+    lo < eff <= hi (into ``mid``). ``product``: d_value is eff * d_cost (0 where d_cost <= 0).
+    Returns (count above, count in the bracket)."""
+    n_up = 0
+    n_mid = 0
+    for i in range(eff.shape[0]):
+        e = eff[i]
+        if e > hi:
+            if with_hi:
+                c = w[i]
+                w_up[n_up] = c
+                if product:
+                    v_up[n_up] = e * c if c > 0 else 0.0
+                else:
+                    v_up[n_up] = dv[i]
+                n_up += 1
+        elif e > lo:
+            mid[n_mid] = i
+            n_mid += 1
+    return n_up, n_mid
+
+
+@njit(**_JIT)
+def candidate_block(value, costs, valid, has_valid, cols, slack, lam, with_lam,  # type: ignore[no-untyped-def]
+                    a, b, best, units, opts, gain, extra):
+    """Rows a..b of engine.dual.improve._candidate_moves: every move that gains value and fits
+    every row's slack on its own, column by column (the numpy order), with its gain and extra
+    cost; with ``with_lam`` each row's max_j (v_ij - lam . c_ij) into ``best`` (summed by the
+    caller). Returns the number of moves written."""
+    m = value.shape[1]
+    r_rows = costs.shape[0]
+    count = 0
+    if with_lam:
+        for i in range(a, b):
+            best[i - a] = -np.inf
+    for j in range(m):
+        for i in range(a, b):
+            c = cols[i]
+            if c < 0:
+                c += m  # numpy's negative index, as the numpy kernel reads it
+            vj = value[i, j]
+            okj = valid[i, j] if has_valid else True
+            if with_lam:
+                s = vj - lam[0] * costs[0, i, j]
+                for k in range(1, r_rows):
+                    s -= lam[k] * costs[k, i, j]
+                if not okj:
+                    s = -np.inf
+                best[i - a] = _maximum(best[i - a], s)
+            cur_v = value[i, c]
+            ok = vj > cur_v
+            for k in range(r_rows):
+                ok = ok and (costs[k, i, j] - costs[k, i, c] <= slack[k])
+            if ok and okj:
+                units[count] = i
+                opts[count] = j
+                gain[count] = vj - cur_v
+                for k in range(r_rows):
+                    extra[k, count] = costs[k, i, j] - costs[k, i, c]
+                count += 1
+    return count
+
+
+@njit(**_JIT)
+def has_subnormal(flat):  # type: ignore[no-untyped-def]
+    """True when some entry of the 1-D ``flat`` is subnormal (0 < |x| < tiny)."""
+    tiny = np.finfo(np.float64).tiny
+    for i in range(flat.shape[0]):
+        x = flat[i]
+        if x != 0 and abs(x) < tiny:
+            return True
+    return False
