@@ -95,6 +95,10 @@ def _candidate_moves_compiled(
     bo = np.empty(rows_b * m, dtype=np.int64)
     bg = np.empty(rows_b * m)
     be = np.empty((r_rows, rows_b * m))
+    s_unit = np.empty((m, rows_b), dtype=np.int64)
+    s_gain = np.empty((m, rows_b))
+    s_extra = np.empty((r_rows, m, rows_b))
+    s_count = np.empty(m, dtype=np.int64)
     valid = np.ones((1, 1), dtype=bool) if arr.valid is None else arr.valid
     lam_v = np.zeros(r_rows) if lam is None else np.asarray(lam, dtype=np.float64)
     cols = np.asarray(cols, dtype=np.int64)
@@ -104,7 +108,8 @@ def _candidate_moves_compiled(
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         k = ck.candidate_block(arr.value, arr.costs, valid, arr.valid is not None, cols, slack,
-                               lam_v, lam is not None, a, b, best, bu, bo, bg, be)
+                               lam_v, lam is not None, a, b, best, bu, bo, bg, be,
+                               s_unit, s_gain, s_extra, s_count)
         if lam is not None:
             lagr += float(best[:b - a].sum())
         if k:

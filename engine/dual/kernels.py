@@ -247,6 +247,18 @@ def _hull_block(
     return order
 
 
+def row_min(a: np.ndarray) -> np.ndarray:
+    """``a.min(axis=1)`` of an (n, M) array, column by column: the same values (a minimum is
+    exact, NaN propagates), several times faster than numpy's reduction over a short axis."""
+    n, m = a.shape
+    if m == 0:
+        return a.min(axis=1)
+    out = np.array(a[:, 0], dtype=a.dtype)
+    for j in range(1, m):
+        np.minimum(out, a[:, j], out=out)
+    return out
+
+
 def sorted_choice_at(hulls: Hulls, lam: float) -> np.ndarray:
     """(n,) sorted column chosen at multiplier ``lam``: the last hull point whose increment has
     efficiency > lam (the start if none)."""

@@ -160,22 +160,24 @@ def bracket_chunk(eff, w, dv, product, lo, hi, with_hi,  # type: ignore[no-untyp
 
 @njit(**_JIT)
 def candidate_block(value, costs, valid, has_valid, cols, slack, lam, with_lam,  # type: ignore[no-untyped-def]
-                    a, b, best, units, opts, gain, extra):
+                    a, b, best, units, opts, gain, extra, s_unit, s_gain, s_extra, s_count):
     """Rows a..b of engine.dual.improve._candidate_moves: every move that gains value and fits
-    every row's slack on its own, column by column (the numpy order), with its gain and extra
-    cost; with ``with_lam`` each row's max_j (v_ij - lam . c_ij) into ``best`` (summed by the
-    caller). Returns the number of moves written."""
+    every row's slack on its own, with its gain and extra cost, in the numpy order (column by
+    column, rows ascending); with ``with_lam`` each row's max_j (v_ij - lam . c_ij) into
+    ``best`` (summed by the caller). One pass over the rows (each row read once, the moves
+    sorted into per-column scratch ``s_*``, then written out column by column). Returns the
+    number of moves written."""
     m = value.shape[1]
     r_rows = costs.shape[0]
-    count = 0
-    if with_lam:
-        for i in range(a, b):
-            best[i - a] = -np.inf
     for j in range(m):
-        for i in range(a, b):
-            c = cols[i]
-            if c < 0:
-                c += m  # numpy's negative index, as the numpy kernel reads it
+        s_count[j] = 0
+    for i in range(a, b):
+        c = cols[i]
+        if c < 0:
+            c += m  # numpy's negative index, as the numpy kernel reads it
+        cur_v = value[i, c]
+        bi = -np.inf
+        for j in range(m):
             vj = value[i, j]
             okj = valid[i, j] if has_valid else True
             if with_lam:
@@ -184,18 +186,28 @@ def candidate_block(value, costs, valid, has_valid, cols, slack, lam, with_lam, 
                     s -= lam[k] * costs[k, i, j]
                 if not okj:
                     s = -np.inf
-                best[i - a] = _maximum(best[i - a], s)
-            cur_v = value[i, c]
+                bi = _maximum(bi, s)
             ok = vj > cur_v
             for k in range(r_rows):
                 ok = ok and (costs[k, i, j] - costs[k, i, c] <= slack[k])
             if ok and okj:
-                units[count] = i
-                opts[count] = j
-                gain[count] = vj - cur_v
+                t = s_count[j]
+                s_unit[j, t] = i
+                s_gain[j, t] = vj - cur_v
                 for k in range(r_rows):
-                    extra[k, count] = costs[k, i, j] - costs[k, i, c]
-                count += 1
+                    s_extra[k, j, t] = costs[k, i, j] - costs[k, i, c]
+                s_count[j] = t + 1
+        if with_lam:
+            best[i - a] = bi
+    count = 0
+    for j in range(m):
+        for t in range(s_count[j]):
+            units[count] = s_unit[j, t]
+            opts[count] = j
+            gain[count] = s_gain[j, t]
+            for k in range(r_rows):
+                extra[k, count] = s_extra[k, j, t]
+            count += 1
     return count
 
 
@@ -208,3 +220,15 @@ def has_subnormal(flat):  # type: ignore[no-untyped-def]
         if x != 0 and abs(x) < tiny:
             return True
     return False
+
+
+@njit(**_JIT)
+def take_columns(a, cols, out):  # type: ignore[no-untyped-def]
+    """out[..., i] = a[..., i, cols[i]] for a (R, n, M) array (numpy's wrap of -1 included)."""
+    r_rows, n, m = a.shape
+    for i in range(n):
+        c = cols[i]
+        if c < 0:
+            c += m
+        for k in range(r_rows):
+            out[k, i] = a[k, i, c]
