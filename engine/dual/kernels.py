@@ -250,7 +250,7 @@ def _hull_block(
 def row_min(a: np.ndarray) -> np.ndarray:
     """``a.min(axis=1)`` of an (n, M) array, column by column: the same values (a minimum is
     exact, NaN propagates), several times faster than numpy's reduction over a short axis."""
-    n, m = a.shape
+    m = a.shape[1]
     if m == 0:
         return a.min(axis=1)
     out = np.array(a[:, 0], dtype=a.dtype)

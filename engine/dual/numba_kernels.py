@@ -13,13 +13,19 @@ of one pass per numpy temporary.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+_PAR: dict[str, Any] = {**_JIT, "parallel": True}
+#: row helpers inlined into their callers at numba's level (LLVM alone leaves them as calls,
+#: twice as slow for the hull)
+_INLINE: dict[str, Any] = {**_JIT, "inline": "always"}
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _minimum(a: float, b: float) -> float:
     # np.minimum: a NaN on either side propagates
     if a != a:
@@ -29,7 +35,7 @@ def _minimum(a: float, b: float) -> float:
     return a if a <= b else b
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _maximum(a: float, b: float) -> float:
     if a != a:
         return a
@@ -38,86 +44,260 @@ def _maximum(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(**_JIT)
+@njit(**_PAR)
 def hull_sorted_blocks(value, cost, valid, has_valid, block, keep_value,  # type: ignore[no-untyped-def]
                        d_value, d_cost, efficiency, start, start_value, start_cost):
     """engine.dual.kernels._hull_block on every block of ``block`` rows whose costs are sorted.
 
     A block with a row out of cost order (``_cost_order`` would sort it) is left untouched and
-    its first row returned, for the numpy kernel; returns those first rows (int64).
+    its first row returned, for the numpy kernel; returns those first rows (int64). Blocks run
+    in parallel threads (each writes only its own rows: the result does not depend on them).
     """
-    n, m = value.shape
-    unsorted = np.empty((n + block - 1) // block, dtype=np.int64)
-    n_unsorted = 0
+    n = value.shape[0]
+    n_blocks = (n + block - 1) // block
+    in_order = np.empty(n_blocks, dtype=np.bool_)
+    no_mask = np.empty(0, dtype=np.uint16)
+    for g in prange(n_blocks):
+        a = g * block
+        b = min(n, a + block)
+        in_order[g] = _hull_rows(value, cost, valid, has_valid, keep_value, False, a, b,
+                                 d_value, d_cost, efficiency, no_mask, start, start_value,
+                                 start_cost)
+    return np.flatnonzero(~in_order).astype(np.int64) * block
+
+
+@njit(**_INLINE)
+def _rows_in_order(value, cost, valid, has_valid, a, b):  # type: ignore[no-untyped-def]
+    """engine.dual.kernels._cost_order finds rows a..b sorted (the key: cost, inf if unusable)."""
+    m = value.shape[1]
+    for i in range(a, b):
+        for j in range(m - 1):
+            ok0 = valid[i, j] if has_valid else np.isfinite(value[i, j])
+            ok1 = valid[i, j + 1] if has_valid else np.isfinite(value[i, j + 1])
+            k0 = cost[i, j] if ok0 else np.inf
+            k1 = cost[i, j + 1] if ok1 else np.inf
+            if k0 > k1:
+                return False
+    return True
+
+
+@njit(**_JIT)
+def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type: ignore[no-untyped-def]
+               d_value, d_cost, efficiency, mask, start, start_value, start_cost):
+    """Rows a..b of :func:`hull_sorted_blocks` (or, with ``compact``, of
+    :func:`hull_mask_blocks`: the mask instead of the increments); False (nothing written)
+    when a row of them is out of cost order. One function on purpose: split into helpers,
+    numba's code for it ran at half the speed."""
+    if not _rows_in_order(value, cost, valid, has_valid, a, b):
+        return False
+    m = value.shape[1]
     lo = np.empty(m)
     hi = np.empty(m)
     vs = np.empty(m)
     cs = np.empty(m)
     ok = np.empty(m, dtype=np.bool_)
-    for a in range(0, n, block):
-        b = min(n, a + block)
-        in_order = True
-        for i in range(a, b):
-            for j in range(m - 1):
-                ok0 = valid[i, j] if has_valid else np.isfinite(value[i, j])
-                ok1 = valid[i, j + 1] if has_valid else np.isfinite(value[i, j + 1])
-                k0 = cost[i, j] if ok0 else np.inf
-                k1 = cost[i, j + 1] if ok1 else np.inf
-                if k0 > k1:
-                    in_order = False
-                    break
-            if not in_order:
-                break
-        if not in_order:
-            unsorted[n_unsorted] = a
-            n_unsorted += 1
-            continue
-        for i in range(a, b):
-            for j in range(m):
-                okj = valid[i, j] if has_valid else np.isfinite(value[i, j])
-                ok[j] = okj
-                vs[j] = value[i, j] if okj else -np.inf
-                cs[j] = cost[i, j]
-                lo[j] = np.inf
-                hi[j] = -np.inf
-            # lo[q] = min_{p<q} slope(p, q); hi[p] = max_{q>p} slope(p, q)
-            for p in range(m):
-                for q in range(p + 1, m):
-                    dv = vs[q] - vs[p]
-                    dc = cs[q] - cs[p]
-                    slope = dv / dc
-                    if not dc > 0:
-                        # equal cost: the more valuable dominates (slope +inf), else -inf
-                        slope = np.inf if dv > 0 else -np.inf
-                    if ok[p] and ok[q]:
-                        lo[q] = _minimum(lo[q], slope)
-                        hi[p] = _maximum(hi[p], slope)
-            best_before = -np.inf
-            seen = False
-            st = -1
-            prev_v = 0.0
-            prev_c = 0.0
-            for j in range(m):
-                on = ok[j] and (vs[j] > best_before) and (lo[j] > hi[j])
-                best_before = _maximum(best_before, vs[j])
-                if j > 0:
-                    inc = on and seen
+    for i in range(a, b):
+        for j in range(m):
+            okj = valid[i, j] if has_valid else np.isfinite(value[i, j])
+            ok[j] = okj
+            vs[j] = value[i, j] if okj else -np.inf
+            cs[j] = cost[i, j]
+            lo[j] = np.inf
+            hi[j] = -np.inf
+        # lo[q] = min_{p<q} slope(p, q); hi[p] = max_{q>p} slope(p, q)
+        for p in range(m):
+            for q in range(p + 1, m):
+                dv = vs[q] - vs[p]
+                dc = cs[q] - cs[p]
+                slope = dv / dc
+                if not dc > 0:
+                    # equal cost: the more valuable dominates (slope +inf), else -inf
+                    slope = np.inf if dv > 0 else -np.inf
+                if ok[p] and ok[q]:
+                    lo[q] = _minimum(lo[q], slope)
+                    hi[p] = _maximum(hi[p], slope)
+        best_before = -np.inf
+        seen = False
+        st = -1
+        prev_v = 0.0
+        prev_c = 0.0
+        bits = 0
+        for j in range(m):
+            on = ok[j] and (vs[j] > best_before) and (lo[j] > hi[j])
+            best_before = _maximum(best_before, vs[j])
+            if j > 0:
+                inc = on and seen
+                if compact:
+                    if inc:
+                        bits |= 1 << j
+                else:
                     dvj = vs[j] - prev_v if inc else 0.0
                     dcj = cs[j] - prev_c if inc else 0.0
                     if keep_value:
                         d_value[i, j - 1] = dvj
                     d_cost[i, j - 1] = dcj
                     efficiency[i, j - 1] = dvj / dcj if dcj > 0 else -np.inf
-                if on and not seen:
-                    st = j
-                if on:
-                    prev_v = vs[j]
-                    prev_c = cs[j]
-                    seen = True
-            start[i] = st
-            start_value[i] = vs[st] if st >= 0 else 0.0
-            start_cost[i] = cs[st] if st >= 0 else 0.0
-    return unsorted[:n_unsorted]
+            if on and not seen:
+                st = j
+            if on:
+                prev_v = vs[j]
+                prev_c = cs[j]
+                seen = True
+        if compact:
+            mask[i] = bits
+        start[i] = st
+        start_value[i] = vs[st] if st >= 0 else 0.0
+        start_cost[i] = cs[st] if st >= 0 else 0.0
+    return True
+
+
+@njit(**_PAR)
+def hull_mask_blocks(value, cost, valid, has_valid, block,  # type: ignore[no-untyped-def]
+                     mask, start, start_value, start_cost):
+    """The compact hull (engine.dual.compact): per row a bit mask of the hull points after the
+    start (bit j: sorted column j), the start and its value and cost. Blocks that are not in
+    cost order are not written; returns whether every block was."""
+    n, m = value.shape
+    n_blocks = (n + block - 1) // block
+    in_order = np.empty(n_blocks, dtype=np.bool_)
+    none = np.empty((0, max(m - 1, 0)))
+    for g in prange(n_blocks):
+        a = g * block
+        b = min(n, a + block)
+        in_order[g] = _hull_rows(value, cost, valid, has_valid, False, True, a, b, none, none,
+                                 none, mask, start, start_value, start_cost)
+    return bool(in_order.all())
+
+
+@njit(**_INLINE)
+def _row_increments(value, cost, valid, has_valid, i, st, bits,  # type: ignore[no-untyped-def]
+                    eff, w, dvp):
+    """Row i's increments from its compact hull, as upper_hulls stores them: ``w`` d_cost,
+    ``eff`` d_value / d_cost (-inf unless d_cost > 0), ``dvp`` select._Product's d_value
+    (eff * d_cost where d_cost > 0, else 0)."""
+    m = value.shape[1]
+    prev_v = 0.0
+    prev_c = 0.0
+    if st >= 0:
+        prev_v = value[i, st]
+        prev_c = cost[i, st]
+    for j in range(1, m):
+        dvj = 0.0
+        dcj = 0.0
+        if (bits >> j) & 1:
+            okj = valid[i, j] if has_valid else np.isfinite(value[i, j])
+            vj = value[i, j] if okj else -np.inf
+            dvj = vj - prev_v
+            dcj = cost[i, j] - prev_c
+            prev_v = vj
+            prev_c = cost[i, j]
+        if dcj > 0:
+            e = dvj / dcj
+            eff[j - 1] = e
+            dvp[j - 1] = e * dcj
+        else:
+            eff[j - 1] = -np.inf
+            dvp[j - 1] = 0.0
+        w[j - 1] = dcj
+
+
+@njit(**_JIT)
+def compact_at(value, cost, valid, has_valid, mask, start, flat,  # type: ignore[no-untyped-def]
+               eff_out, w_out, dv_out):
+    """The increments at flat positions ``flat`` (row * (M-1) + step) of a compact hull."""
+    m = value.shape[1]
+    width = m - 1
+    eff = np.empty(width)
+    w = np.empty(width)
+    dvp = np.empty(width)
+    last = -1
+    for t in range(flat.shape[0]):
+        f = flat[t]
+        i = f // width
+        if i != last:
+            _row_increments(value, cost, valid, has_valid, i, start[i], mask[i], eff, w, dvp)
+            last = i
+        s = f - i * width
+        eff_out[t] = eff[s]
+        w_out[t] = w[s]
+        dv_out[t] = dvp[s]
+
+
+@njit(**_JIT)
+def compact_chunk(value, cost, valid, has_valid, mask, start, a, b,  # type: ignore[no-untyped-def]
+                  lo, hi, with_hi, w_up, v_up, mid):
+    """:func:`bracket_chunk` over flat positions a..b of a compact hull (``mid``: positions
+    relative to a)."""
+    m = value.shape[1]
+    width = m - 1
+    eff = np.empty(width)
+    w = np.empty(width)
+    dvp = np.empty(width)
+    n_up = 0
+    n_mid = 0
+    i0 = a // width
+    i1 = (b - 1) // width
+    for i in range(i0, i1 + 1):
+        _row_increments(value, cost, valid, has_valid, i, start[i], mask[i], eff, w, dvp)
+        s0 = max(a - i * width, 0)
+        s1 = min(b - i * width, width)
+        for s in range(s0, s1):
+            e = eff[s]
+            if e > hi:
+                if with_hi:
+                    w_up[n_up] = w[s]
+                    v_up[n_up] = dvp[s]
+                    n_up += 1
+            elif e > lo:
+                mid[n_mid] = i * width + s - a
+                n_mid += 1
+    return n_up, n_mid
+
+
+@njit(**_PAR)
+def compact_cost_sum(value, cost, valid, has_valid, mask, start, block):  # type: ignore[no-untyped-def]
+    """(sum, sum of |.|) of d_cost over a compact hull: plain float sums in any order, for
+    a test that callers make safe with the rounding bound."""
+    n, m = value.shape
+    n_blocks = (n + block - 1) // block
+    parts = np.zeros((n_blocks, 2))
+    for g in prange(n_blocks):
+        total = 0.0
+        total_abs = 0.0
+        for i in range(g * block, min(n, g * block + block)):
+            st = start[i]
+            bits = mask[i]
+            if st >= 0 and bits:
+                prev_c = cost[i, st]
+                for j in range(1, m):
+                    if (bits >> j) & 1:
+                        d = cost[i, j] - prev_c
+                        total += d
+                        total_abs += abs(d)
+                        prev_c = cost[i, j]
+        parts[g, 0] = total
+        parts[g, 1] = total_abs
+    return parts[:, 0].sum(), parts[:, 1].sum()
+
+
+@njit(**_PAR)
+def compact_choice_at(value, cost, valid, has_valid, mask, start, lam, block,  # type: ignore[no-untyped-def]
+                      out):
+    """engine.dual.kernels.sorted_choice_at on a compact hull."""
+    n, m = value.shape
+    width = m - 1
+    n_blocks = (n + block - 1) // block
+    for g in prange(n_blocks):
+        eff = np.empty(width)
+        w = np.empty(width)
+        dvp = np.empty(width)
+        for i in range(g * block, min(n, g * block + block)):
+            _row_increments(value, cost, valid, has_valid, i, start[i], mask[i], eff, w, dvp)
+            c = int(start[i])
+            for j in range(1, m):
+                if eff[j - 1] > lam:
+                    c = j
+            out[i] = c
 
 
 @njit(**_JIT)
@@ -125,7 +305,7 @@ def sorted_choice_at(start, efficiency, lam, out):  # type: ignore[no-untyped-de
     """engine.dual.kernels.sorted_choice_at into ``out`` (int64)."""
     n, w = efficiency.shape
     for i in range(n):
-        c = np.int64(start[i])
+        c = int(start[i])
         for j in range(1, w + 1):
             if efficiency[i, j - 1] > lam:
                 c = j

@@ -14,6 +14,7 @@ needs the whole order anyway. :func:`partial_order` is the same idea for many bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,21 @@ def select_critical(
         return _finish(eff, w, dv, budget, np.flatnonzero(eff > -np.inf), np.inf, 0.0, 0.0, 1)
     if method != "bracket":
         raise ValueError(f"method: expected 'bracket' or 'sort', got {method!r}")
+    return bracket_select(eff, w, dv, budget, lambda lo, hi: _pass(eff, w, dv, lo, hi),
+                          sample=sample, seed=seed)
+
+
+def bracket_select(
+    eff: Any, w: Any, dv: Any, budget: float,
+    pass_fn: Callable[[float, float], tuple[float, float, np.ndarray]],
+    *, sample: int = 100_000, seed: int = 0,
+) -> Critical:
+    """The bracket method of :func:`select_critical` once ``sum(w) > budget`` is known.
+
+    ``eff``, ``w``, ``dv``: the flat increments, as arrays or as objects that give the
+    elements at an index array (``x[idx]``, ``x.size``) such as engine.dual.compact's, which
+    computes them from a compact hull; ``pass_fn(lo, hi)`` is :func:`_pass` over them.
+    """
     rng = np.random.default_rng(seed)
     size = eff.size
     idx = rng.integers(0, size, size=min(sample, size))
@@ -88,7 +104,7 @@ def select_critical(
     passes = 0
     while True:
         passes += 1
-        w_hi, v_hi, mid = _pass(eff, w, dv, lo, hi)
+        w_hi, v_hi, mid = pass_fn(lo, hi)
         if w_hi > budget:
             # the crossing lies above the bracket: move the bracket up
             lo, hi = hi, np.inf
