@@ -77,7 +77,9 @@ class DualArrays:
                                                           or int(cols.min()) < -a.shape[2])):
             raise IndexError(f"columns: expected {a.shape[1]} indices in "
                              f"[{-a.shape[2]}, {a.shape[2]}), got shape {cols.shape}")
-        out = np.empty(a.shape[:2], dtype=a.dtype)
+        # the layout numpy's fancy index gives ((n, R) in memory), so that sums over it
+        # run in the same order as on numpy's result
+        out = np.empty(a.shape[1::-1], dtype=a.dtype).T
         ck.take_columns(a, cols.astype(np.int64, copy=False), out)
         return out
 
