@@ -35,7 +35,8 @@ class CompactHull:
     """The hulls of every unit as masks over the (cost-sorted) columns of ``value``/``cost``.
 
     ``mask`` (n,) uint16: bit j set when column j is a hull point after the start; ``start``
-    (n,) int16 (-1: no usable option); ``start_value``, ``start_cost`` (n,) as in Hulls.
+    (n,) int16 (-1: no usable option); ``start_value``, ``start_cost`` (n,) as in Hulls;
+    ``cost_sum``, ``cost_abs_sum``: plain float sums of the increments' d_cost and |d_cost|.
     """
 
     value: np.ndarray
@@ -45,6 +46,8 @@ class CompactHull:
     start: np.ndarray
     start_value: np.ndarray
     start_cost: np.ndarray
+    cost_sum: float
+    cost_abs_sum: float
 
     @property
     def width(self) -> int:
@@ -76,84 +79,127 @@ def compact_hull(
     start = np.empty(n, dtype=np.int16)
     start_value = np.empty(n)
     start_cost = np.empty(n)
-    ok = ck.hull_mask_blocks(value, cost, np.ones((1, 1), dtype=bool) if valid is None else valid,
-                             valid is not None, BLOCK_ROWS, mask, start, start_value, start_cost)
+    ok, total, total_abs = ck.hull_mask_blocks(
+        value, cost, np.ones((1, 1), dtype=bool) if valid is None else valid, valid is not None,
+        BLOCK_ROWS, mask, start, start_value, start_cost)
     if not ok:
         return None
-    return CompactHull(value, cost, valid, mask, start, start_value, start_cost)
+    return CompactHull(value, cost, valid, mask, start, start_value, start_cost, float(total),
+                       float(total_abs))
 
 
-class _Field:
-    """One field of the flat increments (0 efficiency, 1 d_cost, 2 the product d_value),
-    computed for the positions asked for (``x[idx]``)."""
+class _Increments:
+    """The flat increments of a compact hull at any positions, computed on demand; the last
+    pass's bracket (every position _finish asks for) is kept, so that those are looked up."""
 
-    def __init__(self, hull: CompactHull, which: int) -> None:
-        self.hull, self.which = hull, which
+    def __init__(self, hull: CompactHull) -> None:
+        self.hull = hull
         self.size = hull.size
+        self.kept = np.zeros(0, np.int64)  # increasing positions
+        self.kept_values = np.zeros((3, 0))
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+        self.col = np.empty(0, np.int64)
+        self.col_at = np.nan
 
-    def __getitem__(self, idx: Any) -> Any:
-        flat = np.asarray(idx, dtype=np.int64)
-        scalar = flat.ndim == 0
-        flat = flat.reshape(-1)
+    def compute(self, flat: np.ndarray) -> np.ndarray:
+        """(3, k): efficiency, d_cost, the product d_value at the int64 positions ``flat``."""
+        if self.last is not None and self.last[0] is flat:
+            return self.last[1]
+        if flat is self.kept:
+            return self.kept_values
         if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= self.size):
             raise IndexError(f"increment index out of range 0..{self.size - 1}")
+        if self.kept.size and flat.size:
+            at = np.minimum(np.searchsorted(self.kept, flat), self.kept.size - 1)
+            if np.array_equal(self.kept[at], flat):
+                out = self.kept_values[:, at]
+                self.last = (flat, out)
+                return out
         out = np.empty((3, flat.size))
         ck = compiled.kernels()
         assert ck is not None
         ck.compact_at(*self.hull._args(), flat, out[0], out[1], out[2])
-        x = out[self.which]
-        return x[0] if scalar else x
+        self.last = (flat, out)
+        return out
+
+    def scan(self, lo: float, hi: float) -> tuple[float, float, np.ndarray]:
+        """engine.dual.select._pass over the compact hull: the same chunks, the same selected
+        elements in the same order, summed by numpy, so the same bits. Keeps the bracket's
+        increments, and every unit's choice at ``hi`` in ``col``."""
+        ck = compiled.kernels()
+        assert ck is not None
+        args = self.hull._args()
+        size = self.size
+        w_up = np.empty(min(CHUNK, size))
+        v_up = np.empty_like(w_up)
+        mid = np.empty(w_up.size, dtype=np.int64)
+        if self.col.size == 0:
+            self.col = np.empty(self.hull.value.shape[0], dtype=np.int64)
+        with_hi = hi < np.inf
+        w_hi = 0.0
+        v_hi = 0.0
+        mids = []
+        for a in range(0, size, CHUNK):
+            b = min(size, a + CHUNK)
+            n_up, n_mid = ck.compact_chunk(*args, a, b, lo, hi, with_hi, w_up, v_up, mid,
+                                           self.col)
+            if with_hi:
+                w_hi += float(w_up[:n_up].sum())
+                v_hi += float(v_up[:n_up].sum())
+            if n_mid:
+                mids.append(mid[:n_mid] + a)
+        self.col_at = hi
+        found = np.concatenate(mids) if mids else np.zeros(0, np.int64)
+        self.kept = np.zeros(0, np.int64)
+        self.kept_values = self.compute(found)
+        self.kept = found
+        return w_hi, v_hi, found
 
 
-def _compact_pass(hull: CompactHull, lo: float, hi: float) -> tuple[float, float, np.ndarray]:
-    """engine.dual.select._pass over the compact hull: the same chunks, the same selected
-    elements in the same order, summed by numpy, so the same bits."""
-    ck = compiled.kernels()
-    assert ck is not None
-    args = hull._args()
-    size = hull.size
-    w_up = np.empty(min(CHUNK, size))
-    v_up = np.empty_like(w_up)
-    mid = np.empty(w_up.size, dtype=np.int64)
-    with_hi = hi < np.inf
-    w_hi = 0.0
-    v_hi = 0.0
-    mids = []
-    for a in range(0, size, CHUNK):
-        b = min(size, a + CHUNK)
-        n_up, n_mid = ck.compact_chunk(*args, a, b, lo, hi, with_hi, w_up, v_up, mid)
-        if with_hi:
-            w_hi += float(w_up[:n_up].sum())
-            v_hi += float(v_up[:n_up].sum())
-        if n_mid:
-            mids.append(mid[:n_mid] + a)
-    return w_hi, v_hi, np.concatenate(mids) if mids else np.zeros(0, np.int64)
+class _Field:
+    """One field of the flat increments (0 efficiency, 1 d_cost, 2 the product d_value) as
+    ``x[idx]``, for engine.dual.select.bracket_select."""
+
+    def __init__(self, inc: _Increments, which: int) -> None:
+        self.inc, self.which = inc, which
+        self.size = inc.size
+
+    def __getitem__(self, idx: Any) -> Any:
+        flat = idx if isinstance(idx, np.ndarray) and idx.dtype == np.int64 else \
+            np.asarray(idx, dtype=np.int64)
+        if flat.ndim == 0:
+            return self.inc.compute(flat.reshape(1))[self.which][0]
+        return self.inc.compute(flat)[self.which]
 
 
 def select_compact(
     hull: CompactHull, budget: float, *, sample: int = 100_000, seed: int = 0
-) -> Critical | None:
-    """engine.dual.select.select_critical (``method="bracket"``) on the compact hull, or None
-    when the budget might hold every increment (then the caller runs the stored path, whose
-    exact sum decides that case)."""
-    ck = compiled.kernels()
-    assert ck is not None
-    total, total_abs = ck.compact_cost_sum(*hull._args(), BLOCK_ROWS)
-    # both this sum and numpy's pairwise sum are within n eps sum|d| of the exact sum: beyond
-    # twice that above the budget, select_critical's ``total <= budget`` is False for sure
-    if not total - 2.0 * hull.size * np.finfo(np.float64).eps * total_abs > budget:
+) -> tuple[Critical, np.ndarray] | None:
+    """engine.dual.select.select_critical (``method="bracket"``) on the compact hull and the
+    columns of engine.dual.one_budget.lp_columns at it, or None when the budget might hold
+    every increment (then the caller runs the stored path, whose exact sum decides that
+    case)."""
+    # both the hull's sum and numpy's pairwise sum are within n eps sum|d| of the exact sum:
+    # beyond twice that above the budget, select_critical's ``total <= budget`` is False
+    margin = 2.0 * hull.size * np.finfo(np.float64).eps * hull.cost_abs_sum
+    if not hull.cost_sum - margin > budget:
         return None
-    eff, w, dv = _Field(hull, 0), _Field(hull, 1), _Field(hull, 2)
-    return bracket_select(eff, w, dv, budget, lambda lo, hi: _compact_pass(hull, lo, hi),
+    inc = _Increments(hull)
+    crit = bracket_select(_Field(inc, 0), _Field(inc, 1), _Field(inc, 2), budget, inc.scan,
                           sample=sample, seed=seed)
+    if crit.above == inc.col_at:
+        col = inc.col  # the last pass's choice at its upper end, which is crit.above
+    else:  # pragma: no cover - bracket_select's answer comes from its last pass
+        col = np.empty(hull.value.shape[0], dtype=np.int64)
+        ck = compiled.kernels()
+        assert ck is not None
+        ck.compact_choice_at(*hull._args(), float(crit.above), BLOCK_ROWS, col)
+    return crit, _with_taken(hull, crit, col)
 
 
-def compact_columns(hull: CompactHull, crit: Critical) -> np.ndarray:
-    """engine.dual.one_budget.lp_columns on the compact hull (the columns are the options)."""
-    ck = compiled.kernels()
-    assert ck is not None
-    col = np.empty(hull.value.shape[0], dtype=np.int64)
-    ck.compact_choice_at(*hull._args(), float(crit.above), BLOCK_ROWS, col)
+def _with_taken(hull: CompactHull, crit: Critical, col: np.ndarray) -> np.ndarray:
+    """engine.dual.one_budget.lp_columns from the choice at ``crit.above``: every taken
+    increment of the bracket too (the columns are the options: no order on this path)."""
     if crit.taken.size:
         unit, step = np.divmod(crit.taken, hull.width)
         np.maximum.at(col, unit, step + 1)

@@ -253,6 +253,11 @@ def row_min(a: np.ndarray) -> np.ndarray:
     m = a.shape[1]
     if m == 0:
         return a.min(axis=1)
+    ck = compiled.kernels()
+    if ck is not None and a.dtype == np.float64:
+        res = np.empty(a.shape[0])
+        ck.row_min(a, res)
+        return res
     out = np.array(a[:, 0], dtype=a.dtype)
     for j in range(1, m):
         np.minimum(out, a[:, j], out=out)

@@ -57,12 +57,13 @@ def hull_sorted_blocks(value, cost, valid, has_valid, block, keep_value,  # type
     n_blocks = (n + block - 1) // block
     in_order = np.empty(n_blocks, dtype=np.bool_)
     no_mask = np.empty(0, dtype=np.uint16)
+    no_sums = np.empty(2)
     for g in prange(n_blocks):
         a = g * block
         b = min(n, a + block)
         in_order[g] = _hull_rows(value, cost, valid, has_valid, keep_value, False, a, b,
                                  d_value, d_cost, efficiency, no_mask, start, start_value,
-                                 start_cost)
+                                 start_cost, no_sums)
     return np.flatnonzero(~in_order).astype(np.int64) * block
 
 
@@ -83,11 +84,12 @@ def _rows_in_order(value, cost, valid, has_valid, a, b):  # type: ignore[no-unty
 
 @njit(**_JIT)
 def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type: ignore[no-untyped-def]
-               d_value, d_cost, efficiency, mask, start, start_value, start_cost):
+               d_value, d_cost, efficiency, mask, start, start_value, start_cost, sums):
     """Rows a..b of :func:`hull_sorted_blocks` (or, with ``compact``, of
     :func:`hull_mask_blocks`: the mask instead of the increments); False (nothing written)
-    when a row of them is out of cost order. One function on purpose: split into helpers,
-    numba's code for it ran at half the speed."""
+    when a row of them is out of cost order. With ``compact``, ``sums`` gets the sum of the
+    increments' d_cost and of their absolute values. One function on purpose: split into
+    helpers, numba's code for it ran at half the speed."""
     if not _rows_in_order(value, cost, valid, has_valid, a, b):
         return False
     m = value.shape[1]
@@ -96,6 +98,8 @@ def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type
     vs = np.empty(m)
     cs = np.empty(m)
     ok = np.empty(m, dtype=np.bool_)
+    total = 0.0
+    total_abs = 0.0
     for i in range(a, b):
         for j in range(m):
             okj = valid[i, j] if has_valid else np.isfinite(value[i, j])
@@ -130,6 +134,9 @@ def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type
                 if compact:
                     if inc:
                         bits |= 1 << j
+                        d = cs[j] - prev_c
+                        total += d
+                        total_abs += abs(d)
                 else:
                     dvj = vs[j] - prev_v if inc else 0.0
                     dcj = cs[j] - prev_c if inc else 0.0
@@ -148,6 +155,9 @@ def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type
         start[i] = st
         start_value[i] = vs[st] if st >= 0 else 0.0
         start_cost[i] = cs[st] if st >= 0 else 0.0
+    if compact:
+        sums[0] = total
+        sums[1] = total_abs
     return True
 
 
@@ -156,17 +166,20 @@ def hull_mask_blocks(value, cost, valid, has_valid, block,  # type: ignore[no-un
                      mask, start, start_value, start_cost):
     """The compact hull (engine.dual.compact): per row a bit mask of the hull points after the
     start (bit j: sorted column j), the start and its value and cost. Blocks that are not in
-    cost order are not written; returns whether every block was."""
+    cost order are not written. Returns (every block in order, sum of the increments' d_cost,
+    sum of their absolute values); the sums are plain float sums, for a test that callers
+    make safe with the rounding bound."""
     n, m = value.shape
     n_blocks = (n + block - 1) // block
     in_order = np.empty(n_blocks, dtype=np.bool_)
+    sums = np.zeros((n_blocks, 2))
     none = np.empty((0, max(m - 1, 0)))
     for g in prange(n_blocks):
         a = g * block
         b = min(n, a + block)
         in_order[g] = _hull_rows(value, cost, valid, has_valid, False, True, a, b, none, none,
-                                 none, mask, start, start_value, start_cost)
-    return bool(in_order.all())
+                                 none, mask, start, start_value, start_cost, sums[g])
+    return bool(in_order.all()), sums[:, 0].sum(), sums[:, 1].sum()
 
 
 @njit(**_INLINE)
@@ -225,9 +238,11 @@ def compact_at(value, cost, valid, has_valid, mask, start, flat,  # type: ignore
 
 @njit(**_JIT)
 def compact_chunk(value, cost, valid, has_valid, mask, start, a, b,  # type: ignore[no-untyped-def]
-                  lo, hi, with_hi, w_up, v_up, mid):
+                  lo, hi, with_hi, w_up, v_up, mid, col):
     """:func:`bracket_chunk` over flat positions a..b of a compact hull (``mid``: positions
-    relative to a)."""
+    relative to a); also ``col[i]`` for every row i
+    touched, the choice at ``hi`` (:func:`compact_choice_at`), which is the rounding's column
+    when this pass is the last."""
     m = value.shape[1]
     width = m - 1
     eff = np.empty(width)
@@ -239,6 +254,11 @@ def compact_chunk(value, cost, valid, has_valid, mask, start, a, b,  # type: ign
     i1 = (b - 1) // width
     for i in range(i0, i1 + 1):
         _row_increments(value, cost, valid, has_valid, i, start[i], mask[i], eff, w, dvp)
+        c = int(start[i])
+        for j in range(1, m):
+            if eff[j - 1] > hi:
+                c = j
+        col[i] = c
         s0 = max(a - i * width, 0)
         s1 = min(b - i * width, width)
         for s in range(s0, s1):
@@ -252,32 +272,6 @@ def compact_chunk(value, cost, valid, has_valid, mask, start, a, b,  # type: ign
                 mid[n_mid] = i * width + s - a
                 n_mid += 1
     return n_up, n_mid
-
-
-@njit(**_PAR)
-def compact_cost_sum(value, cost, valid, has_valid, mask, start, block):  # type: ignore[no-untyped-def]
-    """(sum, sum of |.|) of d_cost over a compact hull: plain float sums in any order, for
-    a test that callers make safe with the rounding bound."""
-    n, m = value.shape
-    n_blocks = (n + block - 1) // block
-    parts = np.zeros((n_blocks, 2))
-    for g in prange(n_blocks):
-        total = 0.0
-        total_abs = 0.0
-        for i in range(g * block, min(n, g * block + block)):
-            st = start[i]
-            bits = mask[i]
-            if st >= 0 and bits:
-                prev_c = cost[i, st]
-                for j in range(1, m):
-                    if (bits >> j) & 1:
-                        d = cost[i, j] - prev_c
-                        total += d
-                        total_abs += abs(d)
-                        prev_c = cost[i, j]
-        parts[g, 0] = total
-        parts[g, 1] = total_abs
-    return parts[:, 0].sum(), parts[:, 1].sum()
 
 
 @njit(**_PAR)
@@ -412,3 +406,14 @@ def take_columns(a, cols, out):  # type: ignore[no-untyped-def]
             c += m
         for k in range(r_rows):
             out[k, i] = a[k, i, c]
+
+
+@njit(**_JIT)
+def row_min(a, out):  # type: ignore[no-untyped-def]
+    """out[i] = min_j a[i, j] with np.minimum's NaN rule (a has at least one column)."""
+    n, m = a.shape
+    for i in range(n):
+        x = a[i, 0]
+        for j in range(1, m):
+            x = _minimum(x, a[i, j])
+        out[i] = x

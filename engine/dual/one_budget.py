@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from engine.dual.arrays import DualArrays
-from engine.dual.compact import compact_columns, compact_hull, select_compact
+from engine.dual.compact import compact_hull, select_compact
 from engine.dual.improve import fill
 from engine.dual.kernels import Hulls, lagrangian_choice, sorted_choice_at, upper_hulls
 from engine.dual.select import Critical, select_critical
@@ -77,13 +77,12 @@ def solve_one_budget(
             return OneBudgetSolution(False, None, None, None, 0.0, None, timings,
                                      {"cheapest_spend": base_cost})
         t = time.perf_counter()
-        crit_c = select_compact(compact, max(limit - base_cost, 0.0))
-        if crit_c is not None:
+        found = select_compact(compact, max(limit - base_cost, 0.0))
+        if found is not None:
+            # the selection's last pass also chose every unit's column: no "round" phase
+            crit_c, cols = found
             timings["select"] = time.perf_counter() - t
-            t = time.perf_counter()
-            cols = compact_columns(compact, crit_c)
             crit = dataclasses.replace(crit_c, taken=crit_c.taken[:0])
-            timings["round"] = time.perf_counter() - t
             lp_value = base_value + crit_c.value_taken
             del compact
             return _finish(arr, cols, crit, lp_value, limit, improve, method, timings,

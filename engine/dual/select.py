@@ -188,20 +188,28 @@ def _finish(
     eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, budget: float, mid: np.ndarray,
     above: float, w_hi: float, v_hi: float, passes: int,
 ) -> Critical:
-    """Sort the bracket and cut it where the cumulative cost crosses ``budget``."""
-    order = mid[np.argsort(-eff[mid], kind="stable")]
-    cum = w_hi + np.cumsum(w[order])
+    """Sort the bracket and cut it where the cumulative cost crosses ``budget``.
+
+    The bracket's increments are gathered once (``eff[mid]``, ``w[mid]``, ``dv[mid]``) and
+    indexed locally from then on: the same values in the same order as indexing ``eff``,
+    ``w``, ``dv`` by the sorted flat positions, without a second gather.
+    """
+    em, wm, dm = eff[mid], w[mid], dv[mid]
+    loc = np.argsort(-em, kind="stable")
+    order = mid[loc]
+    cum = w_hi + np.cumsum(wm[loc])
     t = int(np.searchsorted(cum, budget, side="right"))
     taken = order[:t]
     cost_taken = float(cum[t - 1]) if t else w_hi
-    value_taken = v_hi + float(dv[taken].sum())
+    value_taken = v_hi + float(dm[loc[:t]].sum())
     if t >= order.size:  # pragma: no cover - excluded by the caller's total check
         return Critical(0.0, above, taken, -1, 0.0, cost_taken, value_taken, mid.size, passes)
     crit = int(order[t])
-    frac = (budget - cost_taken) / float(w[crit])
+    c = int(loc[t])
+    frac = (budget - cost_taken) / float(wm[c])
     return Critical(
-        lam=float(eff[crit]), above=above, taken=taken, critical=crit, fraction=frac,
-        cost_taken=cost_taken, value_taken=value_taken + frac * float(dv[crit]),
+        lam=float(em[c]), above=above, taken=taken, critical=crit, fraction=frac,
+        cost_taken=cost_taken, value_taken=value_taken + frac * float(dm[c]),
         bracket_size=int(mid.size), passes=passes,
     )
 
