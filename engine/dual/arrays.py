@@ -69,7 +69,7 @@ class DualArrays:
     def chosen(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(R, n) ``a[:, i, cols[i]]`` of an (R, n, M) array (compiled where available: the
         same values, without the fancy-index temporaries)."""
-        ck = compiled.kernels()
+        ck = compiled.kernels(a.size)
         cols = np.asarray(cols)
         if ck is None or cols.ndim != 1 or cols.dtype.kind not in "iu":
             return a[:, np.arange(a.shape[1]), cols]
@@ -92,7 +92,7 @@ def flush_subnormal(a: np.ndarray) -> np.ndarray:
     cost by less than any tolerance of the project, and a zero cost is handled exactly.
     """
     tiny = np.finfo(np.float64).tiny
-    ck = compiled.kernels()
+    ck = compiled.kernels(a.size)
     # one pass without the two full-size boolean temporaries (the common case: none)
     if (ck is not None and a.dtype == np.float64 and a.flags.c_contiguous
             and not ck.has_subnormal(a.reshape(-1))):

@@ -68,7 +68,7 @@ def compact_hull(
 ) -> CompactHull | None:
     """The compact hull, or None where it does not apply (no compiled kernels, fewer than 2 or
     more than MAX_OPTIONS columns, or a unit whose costs are not sorted)."""
-    ck = compiled.kernels()
+    ck = compiled.kernels(value.size)
     n, m = value.shape
     if ck is None or not 2 <= m <= MAX_OPTIONS or n == 0:
         return None

@@ -7,10 +7,14 @@ hot loops of the one-budget path run as compiled row loops instead
 element, so the results are bit-identical (tests/engine/dual/test_scale_identity.py pins both
 paths to the same bits). Sums that decide a result stay numpy sums over the same slices.
 
-``TREATALLOC_COMPILED=0`` in the environment turns the compiled kernels off (numpy only); the
-switch is read on every call, so tests can flip it. numba is imported on first use only, and
-its JIT compiles each kernel once per machine (``cache=True`` keeps the machine code under
-``__pycache__``; a read-only install recompiles per process, about a second).
+``TREATALLOC_COMPILED`` in the environment: ``0`` never (numpy only), ``1`` always, unset or
+``auto``: from the first call on an array of at least ``AUTO_CELLS`` cells on, for the rest of
+the process. Using numba costs each process about 0.5-0.7 s once (its import, then its
+machine's setup on the first compiled call), more than the compiled kernels save below about
+2,000,000 users x 5 options; both paths give the same bits, so switching by size changes no
+result. The switch is read on every call, so tests can flip it. numba's JIT compiles each kernel
+once per machine (``cache=True`` keeps the machine code under ``__pycache__``; a read-only
+install recompiles per process: see the benchmarks README for the compile time).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import importlib.util
 import os
 from types import ModuleType
 
-#: environment variable: "0" turns the compiled kernels off
+#: environment variable: "0" numpy only, "1" compiled at every size, else automatic
 ENV = "TREATALLOC_COMPILED"
+
+#: cells (units x options) of the first array that turns the compiled kernels on ("auto")
+AUTO_CELLS = 10_000_000
 
 _module: ModuleType | None = None
 
@@ -30,12 +37,16 @@ def installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def kernels() -> ModuleType | None:
-    """engine.dual.numba_kernels when numba is installed and not turned off, else None."""
+def kernels(cells: int = 0) -> ModuleType | None:
+    """engine.dual.numba_kernels when the compiled kernels are on for an array of ``cells``
+    cells (see the module docstring), else None."""
     global _module
-    if os.environ.get(ENV, "1").strip() == "0":
+    mode = os.environ.get(ENV, "auto").strip().lower()
+    if mode == "0":
         return None
     if _module is None:
+        if mode != "1" and cells < AUTO_CELLS:
+            return None
         if not installed():
             return None
         from engine.dual import numba_kernels

@@ -33,7 +33,7 @@ def _candidate_moves(
     With ``lam`` and ``stats``, the same pass also sums ``max_j (v_ij - lam . c_ij)`` over units
     into ``stats["lagrangian"]`` (the dual function without lam . limits), saving a data pass.
     """
-    ck = compiled.kernels()
+    ck = compiled.kernels(arr.value.size)
     if ck is not None:
         return _candidate_moves_compiled(ck, arr, cols, slack, lam, stats)
     n, m = arr.value.shape

@@ -142,7 +142,7 @@ def upper_hulls(
     start_cost = np.empty(n)
     orders: list[tuple[int, int, np.ndarray]] = []
     blocks: Iterable[int] = range(0, n, BLOCK_ROWS)
-    ck = compiled.kernels()
+    ck = compiled.kernels(value.size)
     if ck is not None and n:
         # the compiled row loop does every block in cost order; the others (rare: a row out
         # of cost order) go through the numpy kernel below, which sorts them
@@ -253,7 +253,7 @@ def row_min(a: np.ndarray) -> np.ndarray:
     m = a.shape[1]
     if m == 0:
         return a.min(axis=1)
-    ck = compiled.kernels()
+    ck = compiled.kernels(a.size)
     if ck is not None and a.dtype == np.float64:
         res = np.empty(a.shape[0])
         ck.row_min(a, res)
@@ -268,7 +268,7 @@ def sorted_choice_at(hulls: Hulls, lam: float) -> np.ndarray:
     """(n,) sorted column chosen at multiplier ``lam``: the last hull point whose increment has
     efficiency > lam (the start if none)."""
     eff = hulls.efficiency
-    ck = compiled.kernels()
+    ck = compiled.kernels(eff.size)
     if ck is not None:
         out = np.empty(hulls.n_units, dtype=np.int64)
         ck.sorted_choice_at(hulls.start, eff, float(lam), out)

@@ -9,6 +9,8 @@ pairwise summation is the same too. The gain is memory traffic: one pass over a 
 of one pass per numpy temporary.
 
 ``error_model="numpy"``: a division by zero gives inf / nan as in numpy instead of raising.
+Serial on purpose: ``parallel=True`` cost about 0.5 s per process to load (the threading layer)
+and tens of milliseconds per call on this loaded 2-core machine, more than it saved.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
-_PAR: dict[str, Any] = {**_JIT, "parallel": True}
 #: row helpers inlined into their callers at numba's level (LLVM alone leaves them as calls,
 #: twice as slow for the hull)
 _INLINE: dict[str, Any] = {**_JIT, "inline": "always"}
@@ -44,21 +45,20 @@ def _maximum(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(**_PAR)
+@njit(**_JIT)
 def hull_sorted_blocks(value, cost, valid, has_valid, block, keep_value,  # type: ignore[no-untyped-def]
                        d_value, d_cost, efficiency, start, start_value, start_cost):
     """engine.dual.kernels._hull_block on every block of ``block`` rows whose costs are sorted.
 
     A block with a row out of cost order (``_cost_order`` would sort it) is left untouched and
-    its first row returned, for the numpy kernel; returns those first rows (int64). Blocks run
-    in parallel threads (each writes only its own rows: the result does not depend on them).
+    its first row returned, for the numpy kernel; returns those first rows (int64).
     """
     n = value.shape[0]
     n_blocks = (n + block - 1) // block
     in_order = np.empty(n_blocks, dtype=np.bool_)
     no_mask = np.empty(0, dtype=np.uint16)
     no_sums = np.empty(2)
-    for g in prange(n_blocks):
+    for g in range(n_blocks):
         a = g * block
         b = min(n, a + block)
         in_order[g] = _hull_rows(value, cost, valid, has_valid, keep_value, False, a, b,
@@ -161,7 +161,7 @@ def _hull_rows(value, cost, valid, has_valid, keep_value, compact, a, b,  # type
     return True
 
 
-@njit(**_PAR)
+@njit(**_JIT)
 def hull_mask_blocks(value, cost, valid, has_valid, block,  # type: ignore[no-untyped-def]
                      mask, start, start_value, start_cost):
     """The compact hull (engine.dual.compact): per row a bit mask of the hull points after the
@@ -174,7 +174,7 @@ def hull_mask_blocks(value, cost, valid, has_valid, block,  # type: ignore[no-un
     in_order = np.empty(n_blocks, dtype=np.bool_)
     sums = np.zeros((n_blocks, 2))
     none = np.empty((0, max(m - 1, 0)))
-    for g in prange(n_blocks):
+    for g in range(n_blocks):
         a = g * block
         b = min(n, a + block)
         in_order[g] = _hull_rows(value, cost, valid, has_valid, False, True, a, b, none, none,
@@ -274,14 +274,14 @@ def compact_chunk(value, cost, valid, has_valid, mask, start, a, b,  # type: ign
     return n_up, n_mid
 
 
-@njit(**_PAR)
+@njit(**_JIT)
 def compact_choice_at(value, cost, valid, has_valid, mask, start, lam, block,  # type: ignore[no-untyped-def]
                       out):
     """engine.dual.kernels.sorted_choice_at on a compact hull."""
     n, m = value.shape
     width = m - 1
     n_blocks = (n + block - 1) // block
-    for g in prange(n_blocks):
+    for g in range(n_blocks):
         eff = np.empty(width)
         w = np.empty(width)
         dvp = np.empty(width)

@@ -138,7 +138,7 @@ def _pass(
     eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
 ) -> tuple[float, float, np.ndarray]:
     """Sum cost and value above ``hi``; flat indices with lo < eff <= hi."""
-    ck = compiled.kernels()
+    ck = compiled.kernels(eff.size)
     if ck is not None:
         return _pass_compiled(ck, eff, w, dv, lo, hi)
     w_hi = 0.0

@@ -144,3 +144,11 @@ def test_switch_turns_the_compiled_kernels_off(monkeypatch: pytest.MonkeyPatch) 
     assert compiled.kernels() is None
     monkeypatch.setenv(compiled.ENV, "1")
     assert compiled.kernels() is not None
+
+
+def test_auto_turns_on_at_the_first_large_array(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(compiled.ENV, raising=False)
+    monkeypatch.setattr(compiled, "_module", None)
+    assert compiled.kernels(1000) is None
+    assert compiled.kernels(compiled.AUTO_CELLS) is not None
+    assert compiled.kernels(1000) is not None  # on for the rest of the process
