@@ -394,12 +394,36 @@ def lagrangian_choice(
     total_v = 0.0
     total_l = 0.0
     spend = np.zeros(c.shape[0])
+    ck = compiled.kernels(value.size * c.shape[0])
+    if ck is not None and tie in ("low", "high"):
+        # the per-row argmax compiled; the sums are numpy's over the same block arrays
+        best = np.empty(min(n, BLOCK_ROWS))
+        best_v = np.empty_like(best)
+        for a in range(0, n, BLOCK_ROWS):
+            b = min(n, a + BLOCK_ROWS)
+            ck.choice_block(value, c, lam_v, tie == "low", a, b, idx, best, best_v)
+            v_sum, l_sum = _block_sums(c[:, a:b], idx[a:b], best[:b - a], best_v[:b - a],
+                                       spend)
+            total_v += v_sum
+            total_l += l_sum
+        return Choice(index=idx, value=total_v, spend=spend, lagrangian=total_l)
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         v_sum, l_sum = _choice_block(value[a:b], c[:, a:b], lam_v, tie, idx[a:b], spend)
         total_v += v_sum
         total_l += l_sum
     return Choice(index=idx, value=total_v, spend=spend, lagrangian=total_l)
+
+
+def _block_sums(
+    c: np.ndarray, idx: np.ndarray, best: np.ndarray, best_v: np.ndarray, spend: np.ndarray
+) -> tuple[float, float]:
+    """The chosen cells' spend (added to ``spend``), value and score sums of one block."""
+    has = idx >= 0
+    rows = np.flatnonzero(has)
+    if rows.size:
+        spend += c[:, rows, idx[rows]].sum(axis=1)
+    return float(best_v[has].sum()), float(best[has].sum())
 
 
 def _choice_block(
@@ -430,11 +454,7 @@ def _choice_block(
         np.copyto(best, score, where=better)
         np.copyto(best_w, w, where=better)
         np.copyto(best_v, vj, where=better)
-    has = idx >= 0
-    rows = np.flatnonzero(has)
-    if rows.size:
-        spend += c[:, rows, idx[rows]].sum(axis=1)
-    return float(best_v[has].sum()), float(best[has].sum())
+    return _block_sums(c, idx, best, best_v, spend)
 
 
 def dual_value(value: np.ndarray, costs: np.ndarray, lam: np.ndarray | float) -> float:

@@ -417,3 +417,35 @@ def row_min(a, out):  # type: ignore[no-untyped-def]
         for j in range(1, m):
             x = _minimum(x, a[i, j])
         out[i] = x
+
+
+@njit(**_JIT)
+def choice_block(value, c, lam, tie_low, a, b, idx, best, best_v):  # type: ignore[no-untyped-def]
+    """Rows a..b of engine.dual.kernels._choice_block: per row the argmax of v - lam . c (ties:
+    the least weighted cost with ``tie_low``, else the greatest), its score into ``best`` and
+    value into ``best_v`` (block positions), the column into ``idx`` (-1: none usable)."""
+    m = value.shape[1]
+    r_rows = c.shape[0]
+    for i in range(a, b):
+        bs = -np.inf
+        bw = 0.0
+        bv = 0.0
+        ix = -1
+        for j in range(m):
+            w = c[0, i, j] * lam[0]
+            for k in range(1, r_rows):
+                w += lam[k] * c[k, i, j]
+            vj = value[i, j]
+            score = vj - w
+            if tie_low:
+                better = (score > bs) or (score == bs and w < bw)
+            else:
+                better = (score > bs) or (score == bs and w > bw)
+            if better and vj > -np.inf:
+                ix = j
+                bs = score
+                bw = w
+                bv = vj
+        idx[i] = ix
+        best[i - a] = bs
+        best_v[i - a] = bv

@@ -13,7 +13,7 @@ import pytest
 from engine.dual import compiled
 from engine.dual.arrays import DualArrays, flush_subnormal
 from engine.dual.improve import fill
-from engine.dual.kernels import sorted_choice_at, upper_hulls
+from engine.dual.kernels import lagrangian_choice, sorted_choice_at, upper_hulls
 from engine.dual.one_budget import solve_one_budget
 from engine.dual.select import select_critical
 
@@ -152,3 +152,19 @@ def test_auto_turns_on_at_the_first_large_array(monkeypatch: pytest.MonkeyPatch)
     assert compiled.kernels(1000) is None
     assert compiled.kernels(compiled.AUTO_CELLS) is not None
     assert compiled.kernels(1000) is not None  # on for the rest of the process
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("tie", ["low", "high"])
+def test_lagrangian_choice_is_bit_identical(
+    k: int, tie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(k)
+    n, m = 40_000, 6
+    value = np.round(rng.uniform(0, 10, (n, m)), 0)  # ties
+    value[rng.random((n, m)) < 0.1] = -np.inf
+    costs = np.round(rng.uniform(0, 5, (k, n, m)), 0)
+    for lam in (np.zeros(k), np.full(k, 0.5), rng.uniform(0, 2, k)):
+        r, g = _both(monkeypatch, lambda lam=lam: lagrangian_choice(value, costs, lam, tie=tie))
+        assert _same(r.index, g.index) and _same(r.spend, g.spend)
+        assert r.value == g.value and r.lagrangian == g.lagrangian
