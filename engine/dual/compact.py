@@ -4,7 +4,7 @@ engine.dual.kernels.upper_hulls stores every unit's increments (d_cost and effic
 float64 each: 640 MB at 10^7 x 5). Writing that much fresh memory is most of the hull's time
 on a loaded machine (page faults), and every later pass reads it back. With the compiled
 kernels (engine/dual/compiled.py) the one-budget solve keeps instead, per unit, the bit mask of
-its hull points and its start (3 bytes), plus the start's value and cost; each pass recomputes
+its hull points and its start (4 bytes), plus the start's value and cost; each pass recomputes
 a unit's increments from value and cost with the same operations upper_hulls uses
 (``numba_kernels._row_increments``), so every increment, and so the selection, the multiplier
 and the allocation, are bit for bit those of the stored hulls.

@@ -9,6 +9,11 @@
 4. Fill the leftover budget with any move that fits (engine/dual/improve.py).
 5. The certificate: the Lagrangian bound ``lam* B + sum_i max_j (v_ij - lam* c_ij)``, computed
    directly from the data (valid for any lam >= 0 by weak duality); it equals the LP value.
+
+With the compiled kernels (engine/dual/compiled.py) steps 1-3 run on a compact hull
+(engine/dual/compact.py: a mask per unit instead of the increment arrays, the rounding done
+in the selection's last pass); ``info["hull"]`` says which ("compact" or "stored"). Both give
+the same bits.
 """
 
 from __future__ import annotations
