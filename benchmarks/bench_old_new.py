@@ -14,7 +14,7 @@ with numba, the compiled kernels), ``new-numpy`` (the working tree with
 ``TREATALLOC_COMPILED=0``). Before the timed runs every tree solves once (untimed) at the
 smallest size, so numba's JIT cache is filled (its compile time is reported then).
 
-Usage: .venv/bin/python benchmarks/bench_old_new.py OLD_COMMIT [--case dual|exact|both]
+Usage: .venv/bin/python benchmarks/bench_old_new.py OLD_COMMIT [--case dual|exact|both|three]
        [--sizes N [N ...]] [--repeats R] [--variants old new new-numpy] [--json FILE]
 """
 
@@ -45,8 +45,8 @@ def status_kb(key):
             return int(line.split()[1])
     return -1
 
-solver, users = sys.argv[1], int(sys.argv[2])
-inst = synthetic_instance(users, 5, 1, seed=0)
+solver, users, options, budgets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+inst = synthetic_instance(users, options, budgets, seed=0)
 arrays = inst.value.nbytes + inst.costs.nbytes
 try:
     Path("/proc/self/clear_refs").write_text("5")
@@ -75,11 +75,13 @@ def export(commit: str, folder: Path) -> Path:
     return tree
 
 
-def run(tree: Path, solver: str, users: int, compiled: str | None = None) -> dict[str, object]:
+def run(tree: Path, solver: str, users: int, compiled: str | None = None,
+        shape: tuple[int, int] = (5, 1)) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     if compiled is not None:
         env["TREATALLOC_COMPILED"] = compiled
-    done = subprocess.run([sys.executable, "-c", CASE, solver, str(users)], env=env,
+    done = subprocess.run([sys.executable, "-c", CASE, solver, str(users), str(shape[0]),
+                           str(shape[1])], env=env,
                           capture_output=True, text=True, check=True, cwd=tree)
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert str(out["where"]).startswith(str(tree)), (out["where"], tree)
@@ -96,7 +98,8 @@ def loadavg() -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("old")
-    p.add_argument("--case", choices=["dual", "exact", "both"], default="both")
+    p.add_argument("--case", choices=["dual", "exact", "both", "three"], default="both",
+                   help="three: dual with 3 budgets on users x 8 (bench_dual_scale --case three)")
     p.add_argument("--sizes", type=int, nargs="+", default=None,
                    help="users; default 10,000,000 for dual, 100,000 for dual-exact")
     p.add_argument("--users", type=int, default=None, help="one size (same as --sizes N)")
@@ -106,7 +109,11 @@ def main() -> int:
     p.add_argument("--json", default=None, help="also write every run as JSON lines here")
     a = p.parse_args()
     defaults = {"dual": 10_000_000, "dual-exact": 100_000}
-    solvers = {"dual": ["dual"], "exact": ["dual-exact"], "both": ["dual", "dual-exact"]}[a.case]
+    solvers = {"dual": ["dual"], "exact": ["dual-exact"], "both": ["dual", "dual-exact"],
+               "three": ["dual"]}[a.case]
+    shape = (8, 3) if a.case == "three" else (5, 1)
+    if a.case == "three":
+        defaults["dual"] = 1_000_000
     records: list[dict[str, object]] = []
     print(f"cores {os.cpu_count()}, load average at start {loadavg()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +124,7 @@ def main() -> int:
             for label in a.variants:  # warm-up: imports, numba's JIT cache
                 tree, comp = trees[label]
                 # "new" compiles at any size here, so that no timed run pays the JIT
-                r = run(tree, solver, min(sizes), "1" if label == "new" else comp)
+                r = run(tree, solver, min(sizes), "1" if label == "new" else comp, shape)
                 print(f"{solver} warm-up {label} at {min(sizes):,}: {r['seconds']:.2f} s "
                       f"(with any JIT compile)", flush=True)
             for users in sizes:
@@ -126,7 +133,7 @@ def main() -> int:
                 for rep in range(a.repeats):
                     for label in a.variants:
                         tree, comp = trees[label]
-                        r = run(tree, solver, users, comp)
+                        r = run(tree, solver, users, comp, shape)
                         r.update(solver=solver, users=users, variant=label, repeat=rep,
                                  load=loadavg())
                         records.append(r)
