@@ -168,3 +168,22 @@ def test_lagrangian_choice_is_bit_identical(
         r, g = _both(monkeypatch, lambda lam=lam: lagrangian_choice(value, costs, lam, tie=tie))
         assert _same(r.index, g.index) and _same(r.spend, g.spend)
         assert r.value == g.value and r.lagrangian == g.lagrangian
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_row_alone_multiplier_is_the_same(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.dual.multi_budget import _row_alone_multiplier
+
+    rng = np.random.default_rng(seed)
+    n, m, k = 30_000, 6, 3
+    value, _, valid = _chunk(seed, n, m, sort=True, holes=seed % 2 == 1)
+    base = np.sort(np.round(rng.uniform(0, 5, (n, m)), seed % 3), axis=1)
+    costs = np.stack([base * (1.0 + 0.5 * r) for r in range(k)])
+    if valid is not None:
+        costs = np.where(valid[None], costs, 0.0)
+    limits = np.array([0.05, 0.3, 2.0])[: k] * costs.max(axis=2).sum(axis=1)
+    arr = DualArrays(value=value, costs=costs, valid=valid, limits=limits,
+                     row_names=("a", "b", "c"), n_budgets=k, null_column=None)
+    for row in range(k):
+        r, g = _both(monkeypatch, lambda row=row: _row_alone_multiplier(arr, row, arr.value))
+        assert r == g
