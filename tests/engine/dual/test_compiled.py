@@ -187,3 +187,13 @@ def test_row_alone_multiplier_is_the_same(seed: int, monkeypatch: pytest.MonkeyP
     for row in range(k):
         r, g = _both(monkeypatch, lambda row=row: _row_alone_multiplier(arr, row, arr.value))
         assert r == g
+
+
+def test_without_numba_the_numpy_kernels_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "_module", None)
+    monkeypatch.setattr(compiled, "installed", lambda: False)
+    monkeypatch.setenv(compiled.ENV, "1")
+    assert compiled.kernels(10**9) is None
+    value, cost, _ = _chunk(0, 1000, 4, sort=True, holes=False)
+    h = upper_hulls(value, cost)  # the numpy kernel, no import of numba needed
+    assert h.order is None and h.start.shape == (1000,)
