@@ -2,7 +2,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,dask,learn
+EXTRAS ?= dev,dask,learn,fast
 
 .PHONY: install demo test test-slow lint typecheck bench clean
 

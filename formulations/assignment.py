@@ -100,7 +100,9 @@ def usage_within(costs: np.ndarray, target: float) -> tuple[float, bool]:
     bound (pairwise summation: under 64 eps of the absolute sum) decides the test either way,
     else the compensated sum, which then decides it."""
     s = float(costs.sum())
-    err = 64 * np.finfo(np.float64).eps * float(np.abs(costs).sum())
+    # nonnegative costs (the common case) are their own absolute values: no |costs| temporary
+    absolute = s if costs.size and float(costs.min()) >= 0.0 else float(np.abs(costs).sum())
+    err = 64 * np.finfo(np.float64).eps * absolute
     if s + err <= target:
         return s, True
     if s - err > target:

@@ -7,6 +7,7 @@ unit i's rows. Nothing here is a Python object per row, so 1e7 units stay a few 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -144,10 +145,13 @@ class Instance:
     def limits(self) -> np.ndarray:
         return np.array([b.limit for b in self.budgets], dtype=np.float64)
 
-    @property
+    @functools.cached_property
     def counts(self) -> np.ndarray:
-        """(N,) number of options of every unit."""
-        return np.diff(self.offsets)
+        """(N,) number of options of every unit (read-only; computed once: at 10^7 units every
+        ``np.diff`` is 80 MB of fresh memory, and a solve asks for it several times)."""
+        c = np.diff(self.offsets)
+        c.flags.writeable = False
+        return c
 
     @property
     def max_options(self) -> int:
@@ -193,6 +197,10 @@ class Instance:
 
     # --- views ---------------------------------------------------------------------------------
     def is_rectangular(self) -> bool:
+        return self._rectangular
+
+    @functools.cached_property
+    def _rectangular(self) -> bool:
         return bool(self.n_units == 0 or np.all(self.counts == self.counts[0]))
 
     def dense(self) -> DenseView:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.dual import compiled
 from formulations.assignment import target_limits
 from formulations.instance import Instance
 
@@ -59,11 +60,28 @@ class DualArrays:
 
     def usage(self, cols: np.ndarray) -> np.ndarray:
         """(R,) consumption of every dual row by the allocation ``cols``."""
-        rows = np.arange(self.n_units)
-        return self.costs[:, rows, cols].sum(axis=1)
+        return self.chosen(self.costs, cols).sum(axis=1)
 
     def objective(self, cols: np.ndarray) -> float:
-        return float(self.value[np.arange(self.n_units), cols].sum())
+        return float(self.chosen(self.value[None], cols)[0].sum())
+
+    @staticmethod
+    def chosen(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(R, n) ``a[:, i, cols[i]]`` of an (R, n, M) array (compiled where available: the
+        same values, without the fancy-index temporaries)."""
+        ck = compiled.kernels(a.size)
+        cols = np.asarray(cols)
+        if ck is None or cols.ndim != 1 or cols.dtype.kind not in "iu":
+            return a[:, np.arange(a.shape[1]), cols]
+        if cols.shape[0] != a.shape[1] or (cols.size and (int(cols.max()) >= a.shape[2]
+                                                          or int(cols.min()) < -a.shape[2])):
+            raise IndexError(f"columns: expected {a.shape[1]} indices in "
+                             f"[{-a.shape[2]}, {a.shape[2]}), got shape {cols.shape}")
+        # the layout numpy's fancy index gives ((n, R) in memory), so that sums over it
+        # run in the same order as on numpy's result
+        out = np.empty(a.shape[1::-1], dtype=a.dtype).T
+        ck.take_columns(a, cols.astype(np.int64, copy=False), out)
+        return out
 
 
 def flush_subnormal(a: np.ndarray) -> np.ndarray:
@@ -74,6 +92,11 @@ def flush_subnormal(a: np.ndarray) -> np.ndarray:
     cost by less than any tolerance of the project, and a zero cost is handled exactly.
     """
     tiny = np.finfo(np.float64).tiny
+    ck = compiled.kernels(a.size)
+    # one pass without the two full-size boolean temporaries (the common case: none)
+    if (ck is not None and a.dtype == np.float64 and a.flags.c_contiguous
+            and not ck.has_subnormal(a.reshape(-1))):
+        return a
     mask = (a != 0) & (np.abs(a) < tiny)
     if not mask.any():
         return a

@@ -21,6 +21,7 @@ import numpy as np
 from engine.backend import Capabilities
 from engine.dual.arrays import DualArrays, dual_arrays
 from engine.dual.improve import repair as repair_rows
+from engine.dual.kernels import row_min
 from engine.dual.multi_budget import solve_multi
 from engine.dual.one_budget import solve_one_budget
 from engine.dual.options import DualOptions
@@ -38,7 +39,7 @@ def infeasible_by_row(arr: DualArrays) -> str | None:
     """A message when some row cannot hold even with every unit at its cheapest cell there."""
     for k in range(arr.n_rows):
         c = arr.costs[k] if arr.valid is None else np.where(arr.valid, arr.costs[k], np.inf)
-        least = float(c.min(axis=1).sum())
+        least = float(row_min(c).sum())
         if least > arr.limits[k]:
             return (f"{arr.row_names[k]}: even the cheapest option of every unit uses "
                     f"{least:.10g} > limit {arr.limits[k]:.10g}")

@@ -8,8 +8,11 @@ move that did not fit never fits later). Any move is considered, not only hull m
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from engine.dual import compiled
 from engine.dual.arrays import DualArrays
 from engine.dual.kernels import BLOCK_ROWS
 
@@ -19,17 +22,22 @@ def row_slack(arr: DualArrays, cols: np.ndarray) -> np.ndarray:
     return arr.limits - arr.usage(cols)
 
 
-def _candidates(
+def _candidate_moves(
     arr: DualArrays, cols: np.ndarray, slack: np.ndarray, lam: np.ndarray | None = None,
     stats: dict[str, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(unit, column) of every move that gains value and fits every row on its own.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(unit, column, gain, extra (R, C)) of every move that gains value and fits every row on
+    its own; gain and extra are ``value[u, o] - value[u, cols[u]]`` and the same of each row's
+    cost, so the first fill round needs no gather.
 
     With ``lam`` and ``stats``, the same pass also sums ``max_j (v_ij - lam . c_ij)`` over units
     into ``stats["lagrangian"]`` (the dual function without lam . limits), saving a data pass.
     """
+    ck = compiled.kernels(arr.value.size)
+    if ck is not None:
+        return _candidate_moves_compiled(ck, arr, cols, slack, lam, stats)
     n, m = arr.value.shape
-    units, opts = [], []
+    units, opts, gains, extras = [], [], [], []
     lagr = 0.0
     r_rows = arr.n_rows
     for a in range(0, n, BLOCK_ROWS):
@@ -60,13 +68,85 @@ def _candidates(
             if r.size:
                 units.append(r + a)
                 opts.append(np.full(r.size, j, dtype=np.int64))
+                gains.append(vt[j][r] - cur_v[r])
+                extras.append(ct[:, j, r] - cur_c[:, r])
         if best is not None:
             lagr += float(best.sum())
     if stats is not None and lam is not None:
         stats["lagrangian"] = lagr
     if not units:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(units), np.concatenate(opts)
+        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                np.zeros((r_rows, 0)))
+    return (np.concatenate(units), np.concatenate(opts), np.concatenate(gains),
+            np.concatenate(extras, axis=1))
+
+
+def _candidate_moves_compiled(
+    ck: Any, arr: DualArrays, cols: np.ndarray, slack: np.ndarray, lam: np.ndarray | None,
+    stats: dict[str, float] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_candidate_moves` with one compiled loop per block of rows: the same moves in
+    the same order, and the Lagrangian summed by numpy over the same blocks."""
+    n, m = arr.value.shape
+    r_rows = arr.n_rows
+    rows_b = min(BLOCK_ROWS, n)
+    best = np.empty(rows_b)
+    bu = np.empty(rows_b * m, dtype=np.int64)
+    bo = np.empty(rows_b * m, dtype=np.int64)
+    bg = np.empty(rows_b * m)
+    be = np.empty((r_rows, rows_b * m))
+    s_unit = np.empty((m, rows_b), dtype=np.int64)
+    s_gain = np.empty((m, rows_b))
+    s_extra = np.empty((r_rows, m, rows_b))
+    s_count = np.empty(m, dtype=np.int64)
+    valid = np.ones((1, 1), dtype=bool) if arr.valid is None else arr.valid
+    lam_v = np.zeros(r_rows) if lam is None else np.asarray(lam, dtype=np.float64)
+    cols = np.asarray(cols, dtype=np.int64)
+    slack = np.asarray(slack, dtype=np.float64)
+    units, opts, gains, extras = [], [], [], []
+    lagr = 0.0
+    for a in range(0, n, BLOCK_ROWS):
+        b = min(n, a + BLOCK_ROWS)
+        k = ck.candidate_block(arr.value, arr.costs, valid, arr.valid is not None, cols, slack,
+                               lam_v, lam is not None, a, b, best, bu, bo, bg, be,
+                               s_unit, s_gain, s_extra, s_count)
+        if lam is not None:
+            lagr += float(best[:b - a].sum())
+        if k:
+            units.append(bu[:k].copy())
+            opts.append(bo[:k].copy())
+            gains.append(bg[:k].copy())
+            extras.append(be[:, :k].copy())
+    if stats is not None and lam is not None:
+        stats["lagrangian"] = lagr
+    if not units:
+        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                np.zeros((r_rows, 0)))
+    return (np.concatenate(units), np.concatenate(opts), np.concatenate(gains),
+            np.concatenate(extras, axis=1))
+
+
+#: candidates ranked per try in a fill round (x16 per retry); the full order only when the
+#: prefix so ranked all fits
+RANK_FIRST = 1024
+
+
+def _ranked_prefix(
+    score: np.ndarray, gain: np.ndarray, size: int
+) -> tuple[np.ndarray, bool]:
+    """A prefix of ``np.lexsort((-gain, -score))`` (at least ``size`` long, or all) and whether
+    it is the whole order.
+
+    Every candidate with ``-score`` at most the ``size``-th smallest is in it (ties included),
+    so it is a prefix of the full order; a stable lexsort of those, taken in index order,
+    orders them as the full lexsort does.
+    """
+    neg = -score
+    if size >= neg.size:
+        return np.lexsort((-gain, neg)), True
+    kth = np.partition(neg, size - 1)[size - 1]
+    sel = np.flatnonzero(neg <= kth)
+    return sel[np.lexsort((-gain[sel], neg[sel]))], sel.size == neg.size
 
 
 def fill(
@@ -82,7 +162,13 @@ def fill(
 
     ``cols`` must be within the targets; the result is too, and never worth less.
     ``weights`` (R,) default to 1 / limit. With ``bound_lam`` and ``stats`` the candidate
-    pass also evaluates the dual function there (see ``_candidates``).
+    pass also evaluates the dual function there (see ``_candidate_moves``).
+
+    Each round ranks the candidates by score, then gain (ties: candidate order), keeps each
+    unit's best, and takes the longest prefix that fits every row's slack. Only the top of the
+    ranking is sorted (:func:`_ranked_prefix`, widened until the prefix that fits ends inside
+    it), and only the candidates of units moved in the last round are re-evaluated: the
+    result is that of sorting all candidates and re-evaluating all of them every round.
     """
     cols = np.array(cols, dtype=np.int64)
     slack = row_slack(arr, cols)
@@ -91,28 +177,43 @@ def fill(
     if weights is None or not np.any(np.asarray(weights) > 0):
         weights = 1.0 / np.maximum(np.abs(arr.limits), 1e-12)
     w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
-    units, opts = _candidates(arr, cols, slack, bound_lam, stats)
+    units, opts, gain, extra = _candidate_moves(arr, cols, slack, bound_lam, stats)
+    moved: np.ndarray | None = None
     for _ in range(max_rounds):
         if units.size == 0:
             break
-        cur = cols[units]
-        gain = arr.value[units, opts] - arr.value[units, cur]
-        extra = arr.costs[:, units, opts] - arr.costs[:, units, cur]  # (R, C)
+        if moved is not None:
+            # the moves of units that moved last round start from their new column
+            mask = np.zeros(cols.size, dtype=bool)
+            mask[moved] = True
+            hit = np.flatnonzero(mask[units])
+            if hit.size:
+                u, o = units[hit], opts[hit]
+                cur = cols[u]
+                gain[hit] = arr.value[u, o] - arr.value[u, cur]
+                extra[:, hit] = arr.costs[:, u, o] - arr.costs[:, u, cur]
         ok = (gain > 0) & np.all(extra <= slack[:, None], axis=0)
-        units, opts, gain, extra = units[ok], opts[ok], gain[ok], extra[:, ok]
+        if not ok.all():
+            units, opts, gain, extra = units[ok], opts[ok], gain[ok], extra[:, ok]
         if units.size == 0:
             break
         wextra = w @ extra
         score = np.where(wextra > 0, gain / np.where(wextra > 0, wextra, 1.0), np.inf)
-        order = np.lexsort((-gain, -score))
-        # one move per unit: its best-scored candidate
-        _, first = np.unique(units[order], return_index=True)
-        pick = order[np.sort(first)]
-        cum = np.cumsum(np.maximum(extra[:, pick], 0.0), axis=1)
-        fits = np.all(cum <= slack[:, None], axis=0)
+        size = RANK_FIRST
+        while True:
+            order, whole = _ranked_prefix(score, gain, size)
+            # one move per unit: its best-scored candidate
+            _, first = np.unique(units[order], return_index=True)
+            pick = order[np.sort(first)]
+            cum = np.cumsum(np.maximum(extra[:, pick], 0.0), axis=1)
+            fits = np.all(cum <= slack[:, None], axis=0)
+            if whole or not fits.all():
+                break
+            size *= 16
         k = int(np.argmin(fits)) if not fits.all() else fits.size
         take = pick[: max(k, 1)]
-        cols[units[take]] = opts[take]
+        moved = units[take]
+        cols[moved] = opts[take]
         slack = slack - extra[:, take].sum(axis=1)
     return cols
 

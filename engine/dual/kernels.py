@@ -22,9 +22,12 @@ every increment with efficiency > lam.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.dual import compiled
 
 #: efficiency of padding increments (never above any multiplier)
 PAD_EFFICIENCY = -np.inf
@@ -138,7 +141,17 @@ def upper_hulls(
     start_value = np.empty(n)
     start_cost = np.empty(n)
     orders: list[tuple[int, int, np.ndarray]] = []
-    for a in range(0, n, BLOCK_ROWS):
+    blocks: Iterable[int] = range(0, n, BLOCK_ROWS)
+    ck = compiled.kernels(value.size)
+    if ck is not None and n:
+        # the compiled row loop does every block in cost order; the others (rare: a row out
+        # of cost order) go through the numpy kernel below, which sorts them
+        blocks = ck.hull_sorted_blocks(
+            value, cost, np.ones((1, 1), dtype=bool) if valid is None else np.asarray(valid, bool),
+            valid is not None, BLOCK_ROWS, keep_value, d_value, d_cost, efficiency, start,
+            start_value, start_cost,
+        ).tolist()
+    for a in blocks:
         b = min(n, a + BLOCK_ROWS)
         dv_out = d_value[a:b] if keep_value else np.empty((b - a, w))
         o = _hull_block(
@@ -234,10 +247,32 @@ def _hull_block(
     return order
 
 
+def row_min(a: np.ndarray) -> np.ndarray:
+    """``a.min(axis=1)`` of an (n, M) array, column by column: the same values (a minimum is
+    exact, NaN propagates), several times faster than numpy's reduction over a short axis."""
+    m = a.shape[1]
+    if m == 0:
+        return a.min(axis=1)
+    ck = compiled.kernels(a.size)
+    if ck is not None and a.dtype == np.float64:
+        res = np.empty(a.shape[0])
+        ck.row_min(a, res)
+        return res
+    out = np.array(a[:, 0], dtype=a.dtype)
+    for j in range(1, m):
+        np.minimum(out, a[:, j], out=out)
+    return out
+
+
 def sorted_choice_at(hulls: Hulls, lam: float) -> np.ndarray:
     """(n,) sorted column chosen at multiplier ``lam``: the last hull point whose increment has
     efficiency > lam (the start if none)."""
     eff = hulls.efficiency
+    ck = compiled.kernels(eff.size)
+    if ck is not None:
+        out = np.empty(hulls.n_units, dtype=np.int64)
+        ck.sorted_choice_at(hulls.start, eff, float(lam), out)
+        return out
     col = hulls.start.astype(np.int64)
     for j in range(1, eff.shape[1] + 1):
         np.copyto(col, j, where=eff[:, j - 1] > lam)
@@ -359,12 +394,36 @@ def lagrangian_choice(
     total_v = 0.0
     total_l = 0.0
     spend = np.zeros(c.shape[0])
+    ck = compiled.kernels(value.size * c.shape[0])
+    if ck is not None and tie in ("low", "high"):
+        # the per-row argmax compiled; the sums are numpy's over the same block arrays
+        best = np.empty(min(n, BLOCK_ROWS))
+        best_v = np.empty_like(best)
+        for a in range(0, n, BLOCK_ROWS):
+            b = min(n, a + BLOCK_ROWS)
+            ck.choice_block(value, c, lam_v, tie == "low", a, b, idx, best, best_v)
+            v_sum, l_sum = _block_sums(c[:, a:b], idx[a:b], best[:b - a], best_v[:b - a],
+                                       spend)
+            total_v += v_sum
+            total_l += l_sum
+        return Choice(index=idx, value=total_v, spend=spend, lagrangian=total_l)
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         v_sum, l_sum = _choice_block(value[a:b], c[:, a:b], lam_v, tie, idx[a:b], spend)
         total_v += v_sum
         total_l += l_sum
     return Choice(index=idx, value=total_v, spend=spend, lagrangian=total_l)
+
+
+def _block_sums(
+    c: np.ndarray, idx: np.ndarray, best: np.ndarray, best_v: np.ndarray, spend: np.ndarray
+) -> tuple[float, float]:
+    """The chosen cells' spend (added to ``spend``), value and score sums of one block."""
+    has = idx >= 0
+    rows = np.flatnonzero(has)
+    if rows.size:
+        spend += c[:, rows, idx[rows]].sum(axis=1)
+    return float(best_v[has].sum()), float(best[has].sum())
 
 
 def _choice_block(
@@ -395,11 +454,7 @@ def _choice_block(
         np.copyto(best, score, where=better)
         np.copyto(best_w, w, where=better)
         np.copyto(best_v, vj, where=better)
-    has = idx >= 0
-    rows = np.flatnonzero(has)
-    if rows.size:
-        spend += c[:, rows, idx[rows]].sum(axis=1)
-    return float(best_v[has].sum()), float(best[has].sum())
+    return _block_sums(c, idx, best, best_v, spend)
 
 
 def dual_value(value: np.ndarray, costs: np.ndarray, lam: np.ndarray | float) -> float:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.dual.arrays import DualArrays
+from engine.dual.compact import compact_hull, select_compact
 from engine.dual.improve import fill
 from engine.dual.kernels import lagrangian_choice, upper_hulls
 from engine.dual.select import select_critical
@@ -54,6 +55,13 @@ class MultiSolution:
 
 def _row_alone_multiplier(arr: DualArrays, k: int, value: np.ndarray) -> float:
     """The exact optimal multiplier of row k when it is the only row (values ``value``)."""
+    compact = compact_hull(value, arr.costs[k], arr.valid)
+    if compact is not None:
+        # the multiplier only: the compact hull's selection gives the same one
+        res = float(arr.limits[k]) - float(compact.start_cost.sum())
+        found = select_compact(compact, res) if res >= 0 else None
+        if found is not None:
+            return found[0].lam
     h = upper_hulls(value, arr.costs[k], arr.valid)
     base = float(h.start_cost.sum())
     res = float(arr.limits[k]) - base

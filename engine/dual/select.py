@@ -14,10 +14,13 @@ needs the whole order anyway. :func:`partial_order` is the same idea for many bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from engine.dual import compiled
 
 #: elements per chunk of the flat passes (keeps the boolean temporaries in cache)
 CHUNK = 1 << 18
@@ -70,6 +73,21 @@ def select_critical(
         return _finish(eff, w, dv, budget, np.flatnonzero(eff > -np.inf), np.inf, 0.0, 0.0, 1)
     if method != "bracket":
         raise ValueError(f"method: expected 'bracket' or 'sort', got {method!r}")
+    return bracket_select(eff, w, dv, budget, lambda lo, hi: _pass(eff, w, dv, lo, hi),
+                          sample=sample, seed=seed)
+
+
+def bracket_select(
+    eff: Any, w: Any, dv: Any, budget: float,
+    pass_fn: Callable[[float, float], tuple[float, float, np.ndarray]],
+    *, sample: int = 100_000, seed: int = 0,
+) -> Critical:
+    """The bracket method of :func:`select_critical` once ``sum(w) > budget`` is known.
+
+    ``eff``, ``w``, ``dv``: the flat increments, as arrays or as objects that give the
+    elements at an index array (``x[idx]``, ``x.size``) such as engine.dual.compact's, which
+    computes them from a compact hull; ``pass_fn(lo, hi)`` is :func:`_pass` over them.
+    """
     rng = np.random.default_rng(seed)
     size = eff.size
     idx = rng.integers(0, size, size=min(sample, size))
@@ -86,7 +104,7 @@ def select_critical(
     passes = 0
     while True:
         passes += 1
-        w_hi, v_hi, mid = _pass(eff, w, dv, lo, hi)
+        w_hi, v_hi, mid = pass_fn(lo, hi)
         if w_hi > budget:
             # the crossing lies above the bracket: move the bracket up
             lo, hi = hi, np.inf
@@ -120,6 +138,9 @@ def _pass(
     eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
 ) -> tuple[float, float, np.ndarray]:
     """Sum cost and value above ``hi``; flat indices with lo < eff <= hi."""
+    ck = compiled.kernels(eff.size)
+    if ck is not None:
+        return _pass_compiled(ck, eff, w, dv, lo, hi)
     w_hi = 0.0
     v_hi = 0.0
     mids = []
@@ -136,24 +157,59 @@ def _pass(
     return w_hi, v_hi, mid
 
 
+def _pass_compiled(
+    ck: Any, eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, lo: float, hi: float
+) -> tuple[float, float, np.ndarray]:
+    """:func:`_pass` with one compiled loop per chunk; the same chunks, and numpy sums over
+    the same selected elements in the same order, so the same bits."""
+    w_hi = 0.0
+    v_hi = 0.0
+    mids = []
+    product = isinstance(dv, _Product)
+    dv_arr = eff[:0] if isinstance(dv, _Product) else dv
+    w_up = np.empty(min(CHUNK, eff.size))
+    v_up = np.empty_like(w_up)
+    mid = np.empty(w_up.size, dtype=np.int64)
+    with_hi = hi < np.inf
+    for a in range(0, eff.size, CHUNK):
+        n_up, n_mid = ck.bracket_chunk(
+            eff[a:a + CHUNK], w[a:a + CHUNK], dv_arr if product else dv_arr[a:a + CHUNK],
+            product, lo, hi, with_hi, w_up, v_up, mid,
+        )
+        if with_hi:
+            w_hi += float(w_up[:n_up].sum())
+            v_hi += float(v_up[:n_up].sum())
+        if n_mid:
+            mids.append(mid[:n_mid] + a)
+    return w_hi, v_hi, np.concatenate(mids) if mids else np.zeros(0, np.int64)
+
+
 def _finish(
     eff: np.ndarray, w: np.ndarray, dv: np.ndarray | _Product, budget: float, mid: np.ndarray,
     above: float, w_hi: float, v_hi: float, passes: int,
 ) -> Critical:
-    """Sort the bracket and cut it where the cumulative cost crosses ``budget``."""
-    order = mid[np.argsort(-eff[mid], kind="stable")]
-    cum = w_hi + np.cumsum(w[order])
+    """Sort the bracket and cut it where the cumulative cost crosses ``budget``.
+
+    The bracket's increments are gathered once (``eff[mid]``, ``w[mid]``, ``dv[mid]``) and
+    indexed locally from then on: the same values in the same order as indexing ``eff``,
+    ``w``, ``dv`` by the sorted flat positions, without a second gather.
+    """
+    em, wm, dm = eff[mid], w[mid], dv[mid]
+    loc = np.argsort(-em, kind="stable")
+    order = mid[loc]
+    cum = w_hi + np.cumsum(wm[loc])
     t = int(np.searchsorted(cum, budget, side="right"))
     taken = order[:t]
     cost_taken = float(cum[t - 1]) if t else w_hi
-    value_taken = v_hi + float(dv[taken].sum())
+    value_taken = v_hi + float(dm[loc[:t]].sum())
     if t >= order.size:  # pragma: no cover - excluded by the caller's total check
         return Critical(0.0, above, taken, -1, 0.0, cost_taken, value_taken, mid.size, passes)
     crit = int(order[t])
-    frac = (budget - cost_taken) / float(w[crit])
+    c = int(loc[t])
+    frac = (budget - cost_taken) / float(wm[c])
     return Critical(
-        lam=float(eff[crit]), above=above, taken=taken, critical=crit, fraction=frac,
-        cost_taken=cost_taken, value_taken=value_taken + frac * float(dv[crit]),
+        lam=float(em[c]), above=above, taken=taken, critical=crit, fraction=frac,
+        cost_taken=cost_taken, value_taken=value_taken + frac * float(dm[c]),
         bracket_size=int(mid.size), passes=passes,
     )
 

@@ -88,6 +88,21 @@ def one_swap(
     return cols
 
 
+def smallest_stable(keys: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")[:k]`` without sorting everything: every key at most
+    the k-th smallest (ties included) is a prefix of the full order, and a stable argsort of
+    those, taken in index order, orders them as the full one does."""
+    if k >= keys.size:
+        return np.argsort(keys, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(keys, k - 1)[k - 1]
+    sel = np.flatnonzero(keys <= kth)
+    if sel.size < k:  # NaN keys (sorted last by argsort): the plain way
+        return np.argsort(keys, kind="stable")[:k]
+    return sel[np.argsort(keys[sel], kind="stable")[:k]]
+
+
 def pair_swap(
     arr: DualArrays, cols: np.ndarray, weights: np.ndarray, *, ups: int = 300,
     downs: int = 600, max_rounds: int = 200, time_limit: float = 1.0,
@@ -122,9 +137,9 @@ def pair_swap(
         down = np.flatnonzero(wc < 0)
         if up.size == 0 or down.size == 0:
             break
-        up = up[np.argsort(-dv[up], kind="stable")[:ups]]
+        up = up[smallest_stable(-dv[up], ups)]
         loss = np.maximum(-dv[down], 0.0) / -wc[down]
-        down = down[np.argsort(loss, kind="stable")[:downs]]
+        down = down[smallest_stable(loss, downs)]
         ok = u[up][:, None] != u[down][None, :]
         for k in range(arr.n_rows):
             ok &= dc[k, up][:, None] + dc[k, down][None, :] <= slack[k]

@@ -20,3 +20,15 @@ def test_swap_improves_and_stays_feasible() -> None:
     assert row_slack(arr, cols)[0] >= 0
     assert arr.objective(cols) >= s.objective
     assert np.all((cols >= 0) & (cols < 5))
+
+
+def test_smallest_stable_is_the_prefix_of_the_stable_argsort() -> None:
+    from engine.dual.swap import smallest_stable
+
+    rng = np.random.default_rng(0)
+    for size, k in [(1000, 10), (1000, 999), (1000, 1000), (1000, 5000), (50, 0), (300, 1)]:
+        keys = np.round(rng.normal(size=size), 1)  # many ties
+        if size == 1000 and k == 10:
+            keys[::7] = np.nan
+        expect = np.argsort(keys, kind="stable")[:k]
+        assert np.array_equal(smallest_stable(keys, k), expect)
