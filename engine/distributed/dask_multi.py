@@ -244,11 +244,11 @@ class FillState:
 
 def task_fill_init(handle: Any, cols: np.ndarray, *, spec: MultiSpec,
                    slack: np.ndarray) -> FillState:
-    from engine.dual.improve import _candidates
+    from engine.dual.improve import _candidate_moves
 
     arr = _prep(handle, spec).arr
     c = np.array(cols, dtype=np.int64)
-    units, opts = _candidates(arr, c, slack)
+    units, opts, _, _ = _candidate_moves(arr, c, slack)
     return FillState(c, units, opts)
 
 
