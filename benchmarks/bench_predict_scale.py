@@ -72,17 +72,10 @@ def write_users(folder: Path, n: int, chunk: int = 1_000_000) -> None:
                       f'unit = "user"\nfeatures = [{feats}]\n')
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--users", type=int, default=10_000_000)
-    ap.add_argument("--solve", action="store_true")
-    ap.add_argument("--workdir", default=None)
-    ap.add_argument("--compare-tree", default=None, metavar="DIR")
-    ap.add_argument("--repeats", type=int, default=1)
-    args = ap.parse_args()
-    tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_predict_"))
+def set_up(tmp: Path, n_users: int) -> None:
+    """The model (``tmp/model``) and the users' table (``tmp/users``), each unless it exists."""
     py = sys.executable
-    sim, model, users, inst = tmp / "sim", tmp / "model", tmp / "users", tmp / "instance"
+    sim, model, users = tmp / "sim", tmp / "model", tmp / "users"
     if not (model / "model.toml").exists():
         subprocess.run([py, "-m", "treatalloc", "simulate", str(sim), "--setting", "plentiful",
                         "--users", "20000", "--obs", "0", "--force"], check=True, cwd=REPO,
@@ -93,8 +86,22 @@ def main() -> None:
                        capture_output=True)
     if not (users / "data.toml").exists():
         t = time.perf_counter()
-        write_users(users, args.users)
-        print(f"set-up: wrote {args.users:,} users in {time.perf_counter() - t:.1f} s")
+        write_users(users, n_users)
+        print(f"set-up: wrote {n_users:,} users in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=10_000_000)
+    ap.add_argument("--solve", action="store_true")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--compare-tree", default=None, metavar="DIR")
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_predict_"))
+    py = sys.executable
+    model, users, inst = tmp / "model", tmp / "users", tmp / "instance"
+    set_up(tmp, args.users)
     arrays = 2 * args.users * 5 * 8
     trees = [("new", REPO)] + ([("old", Path(args.compare_tree))] if args.compare_tree else [])
     for r in range(args.repeats):

@@ -83,7 +83,7 @@ def predict(py: str, model: Path, users: Path, inst: Path, parts: int, n_users: 
 
 
 def main() -> None:
-    from bench_predict_scale import write_users
+    from bench_predict_scale import set_up
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=100_000_000)
@@ -96,21 +96,9 @@ def main() -> None:
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_parts_"))
     tmp.mkdir(parents=True, exist_ok=True)
     py = sys.executable
-    sim, model, users = tmp / "sim", tmp / "model", tmp / "users"
+    model, users = tmp / "model", tmp / "users"
     inst, alloc = tmp / "instance", tmp / "alloc"
-    if not (model / "model.toml").exists():
-        subprocess.run([py, "-m", "treatalloc", "simulate", str(sim), "--setting", "plentiful",
-                        "--users", "20000", "--obs", "0", "--force"], check=True, cwd=REPO,
-                       capture_output=True)
-        subprocess.run([py, "-m", "treatalloc", "fit", str(sim / "train"), "--validation",
-                        str(sim / "validation"), "--method", "tsm-sl", "--epochs", "3",
-                        "--model-dir", str(model), "--force", "--quiet"], check=True, cwd=REPO,
-                       capture_output=True)
-    if not (users / "data.toml").exists():
-        t = time.perf_counter()
-        write_users(users, args.users)
-        print(f"set-up: wrote {args.users:,} users in {time.perf_counter() - t:.1f} s",
-              flush=True)
+    set_up(tmp, args.users)
     if args.skip_predict and (inst / "instance.toml").exists():
         print("predict: skipped, the instance in the work folder is reused", flush=True)
     else:
