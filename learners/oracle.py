@@ -153,6 +153,17 @@ def _ipw_lambda(
     return lam, curve.chosen[0].astype(np.int64)
 
 
+def _inputs(
+    value_pred: Any, cost_pred: Any, budget_per_capita: float, spend: str
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The checked budget and predictions of :func:`lambda_star` and :func:`allocate`."""
+    b = check_budget_per_capita(budget_per_capita)
+    if spend not in SPENDS:
+        raise UsageError(f"spend: expected one of {list(SPENDS)}, got {spend!r}")
+    vp, cp = _predictions(value_pred, cost_pred)
+    return b, vp, cp
+
+
 def lambda_star(
     value_pred: Any,
     cost_pred: Any,
@@ -185,10 +196,7 @@ def lambda_star(
         λ* >= 0; 0 with a :class:`~learners.provider.BudgetWarning` when the budget is at or
         above the spend of the λ = 0 policy.
     """
-    b = check_budget_per_capita(budget_per_capita)
-    if spend not in SPENDS:
-        raise UsageError(f"spend: expected one of {list(SPENDS)}, got {spend!r}")
-    vp, cp = _predictions(value_pred, cost_pred)
+    b, vp, cp = _inputs(value_pred, cost_pred, budget_per_capita, spend)
     if spend == "predicted":
         return _predicted_lambda(vp, cp, b)
     return _ipw_lambda(vp, cp, b, received, cost, propensity)[0]
@@ -248,10 +256,7 @@ def allocate(
     propensity: Any = None,
 ) -> Allocation:
     """:func:`lambda_star` and the per-unit choice at it (one λ path for the IPW spend)."""
-    b = check_budget_per_capita(budget_per_capita)
-    if spend not in SPENDS:
-        raise UsageError(f"spend: expected one of {list(SPENDS)}, got {spend!r}")
-    vp, cp = _predictions(value_pred, cost_pred)
+    b, vp, cp = _inputs(value_pred, cost_pred, budget_per_capita, spend)
     if spend == "predicted":
         lam = _predicted_lambda(vp, cp, b)
         return Allocation(lam, lagrangian_argmax(vp, cp, lam))
