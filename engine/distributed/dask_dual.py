@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.distributed.parts import Chunk, PartsHeader, part_rows, read_header, read_part
+from engine.distributed.parts import Chunk, PartsHeader, part_chunk, part_rows, read_header
 from engine.dual.options import DualOptions
 from engine.options import parse_options, positive
 from engine.progress import progress
@@ -92,12 +92,7 @@ def _prepare(handle: Any, spec: Spec) -> Prepared:
 
     if isinstance(handle, Prepared):
         return handle
-    if isinstance(handle, str):
-        if spec.header is None:  # pragma: no cover - paths come with a header
-            raise UsageError("internal: a part path without its manifest header")
-        chunk = read_part(handle, spec.header)
-    else:
-        chunk = handle
+    chunk = part_chunk(handle, spec.header)
     value, cost, valid = chunk.value, chunk.costs[0], chunk.valid
     if spec.at_most_one:
         n = chunk.n_units

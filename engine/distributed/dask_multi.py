@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.distributed.parts import Chunk, PartsHeader, read_part
+from engine.distributed.parts import Chunk, PartsHeader, part_chunk
 from engine.dual.arrays import DualArrays, flush_subnormal
 from engine.dual.kernels import BLOCK_ROWS
 from formulations.errors import UsageError
@@ -103,12 +103,7 @@ def part_arrays(chunk: Chunk, spec: MultiSpec) -> DualArrays:
 def _prep(handle: Any, spec: MultiSpec) -> MultiPart:
     if isinstance(handle, MultiPart):
         return handle
-    if isinstance(handle, str):
-        if spec.header is None:  # pragma: no cover - paths come with a header
-            raise UsageError("internal: a part path without its manifest header")
-        chunk = read_part(handle, spec.header)
-    else:
-        chunk = handle
+    chunk = part_chunk(handle, spec.header)
     return MultiPart(chunk, part_arrays(chunk, spec))
 
 
@@ -356,21 +351,13 @@ def task_swap_moves(
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """engine.dual.swap.pair_swap's best upgrades and cheapest downgrades of this partition:
     each (unit, cell, dv, dc (R, k))."""
+    from engine.dual.swap import best_moves
+
     arr = _prep(handle, spec).arr
     n, m = arr.value.shape
     valid = np.ones((n, m), dtype=bool) if arr.valid is None else arr.valid
     unit, cell = np.nonzero(valid)
-    cur = cols[unit]
-    other = cell != cur
-    u, j = unit[other], cell[other]
-    dv = arr.value[u, j] - arr.value[u, cols[u]]
-    dc = arr.costs[:, u, j] - arr.costs[:, u, cols[u]]
-    wc = w @ dc
-    up = np.flatnonzero(dv > 1e-12)
-    down = np.flatnonzero(wc < 0)
-    up = up[np.argsort(-dv[up], kind="stable")[:ups]]
-    loss = np.maximum(-dv[down], 0.0) / -wc[down]
-    down = down[np.argsort(loss, kind="stable")[:downs]]
+    u, j, dv, dc, up, down = best_moves(arr, cols, unit, cell, w, ups, downs)
     return ((u[up], j[up], dv[up], dc[:, up]), (u[down], j[down], dv[down], dc[:, down]))
 
 
@@ -562,9 +549,8 @@ class DaskOracle:
 def core_polish(cl: Cluster, lam: np.ndarray, incumbent: list[Any], obj: float, *,
                 core_size: int, time_limit: float) -> tuple[list[Any], float, dict[str, float]]:
     """engine.dual.polish.core_polish with the core gathered to the driver."""
-    from engine.backends.highs import solve_lp_relaxation
     from engine.dual.core import build_core
-    from engine.dual.polish import _complete_lp, _round_lp
+    from engine.dual.polish import core_candidates
 
     t0 = time.perf_counter()
     spec = cl.spec
@@ -616,26 +602,16 @@ def core_polish(cl: Cluster, lam: np.ndarray, incumbent: list[Any], obj: float, 
     core = build_core(sub, np.concatenate([r.allowed for r in rows]), inc)
     info = {"core_units": float(core.units.size), "core_tau": tau}
     best, best_obj = incumbent, obj
-    if core.units.size:
-        x = solve_lp_relaxation(core.instance, time_limit=max(time_limit, 0.1)).x
-        if x is not None:
-            x = np.asarray(x)
-            candidates = [core.columns(_round_lp(core, x, lam))]
-            left = time_limit - (time.perf_counter() - t0)
-            done = _complete_lp(sub, core, x, margin, time_limit=min(1.0, 0.5 * left))
-            if done is not None:
-                candidates.append(done)
-                info["completion"] = 1.0
-            for sub_cols in candidates:
-                sub_cols = _unmap(sub_cols, rows, cl, m, spec)
-                cols = cl.set_cols(incumbent, gunits, sub_cols)
-                cols = repair(cl, cols, lam)
-                use, _ = cl.usage(cols)
-                if np.all(cl.limits - use >= 0):
-                    cols = fill(cl, cols, lam, 20)
-                    _, o = cl.usage(cols)
-                    if o > best_obj:
-                        best, best_obj = cols, o
+    for sub_cols in core_candidates(sub, core, lam, margin, time_limit, t0, info):
+        sub_cols = _unmap(sub_cols, rows, cl, m, spec)
+        cols = cl.set_cols(incumbent, gunits, sub_cols)
+        cols = repair(cl, cols, lam)
+        use, _ = cl.usage(cols)
+        if np.all(cl.limits - use >= 0):
+            cols = fill(cl, cols, lam, 20)
+            _, o = cl.usage(cols)
+            if o > best_obj:
+                best, best_obj = cols, o
     info["core_seconds"] = time.perf_counter() - t0
     return best, best_obj, info
 

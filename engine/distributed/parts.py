@@ -247,6 +247,16 @@ def chunk_from_arrays(
     return Chunk(uniq, vd, cd, od, labels)
 
 
+def part_chunk(handle: Chunk | str, header: PartsHeader | None) -> Chunk:
+    """A task's partition as a Chunk: a scattered chunk as it is, a part path read with the
+    manifest header."""
+    if not isinstance(handle, str):
+        return handle
+    if header is None:  # pragma: no cover - paths come with a header
+        raise UsageError("internal: a part path without its manifest header")
+    return read_part(handle, header)
+
+
 def read_part(path: str, header: PartsHeader) -> Chunk:
     """Read one Parquet part (only the needed columns) into a dense Chunk."""
     import pyarrow.parquet as pq

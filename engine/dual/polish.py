@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from engine.dual.arrays import DualArrays
-from engine.dual.core import build_core, reduced_costs, second_gap
+from engine.dual.core import Core, build_core, reduced_costs, second_gap
 from engine.dual.improve import fill, repair, row_slack
 
 
@@ -35,8 +35,6 @@ def core_polish(
     gap: float = 1e-7,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """A feasible allocation at least as good as ``incumbent`` (which must be feasible)."""
-    from engine.backends.highs import solve_lp_relaxation
-
     t0 = time.perf_counter()
     n = arr.n_units
     g2 = second_gap(arr, lam)
@@ -52,25 +50,40 @@ def core_polish(
     info = {"core_units": float(core.units.size), "core_tau": tau}
     best = inc
     best_obj = arr.objective(inc)
-    if core.units.size:
-        x = solve_lp_relaxation(core.instance, time_limit=max(time_limit, 0.1)).x
-        if x is not None:
-            x = np.asarray(x)
-            candidates = [core.columns(_round_lp(core, x, lam))]
-            left = time_limit - (time.perf_counter() - t0)
-            done = _complete_lp(arr, core, x, g2, time_limit=min(1.0, 0.5 * left))
-            if done is not None:
-                candidates.append(done)
-                info["completion"] = 1.0
-            for cols in candidates:
-                cols = repair(arr, cols, weights=lam)
-                if np.all(row_slack(arr, cols) >= 0):
-                    cols = fill(arr, cols, weights=lam, max_rounds=20)
-                    obj = arr.objective(cols)
-                    if obj > best_obj:
-                        best, best_obj = cols, obj
+    for cols in core_candidates(arr, core, lam, g2, time_limit, t0, info):
+        cols = repair(arr, cols, weights=lam)
+        if np.all(row_slack(arr, cols) >= 0):
+            cols = fill(arr, cols, weights=lam, max_rounds=20)
+            obj = arr.objective(cols)
+            if obj > best_obj:
+                best, best_obj = cols, obj
     info["core_seconds"] = time.perf_counter() - t0
     return best, info
+
+
+def core_candidates(
+    arr: DualArrays, core: Core, lam: np.ndarray, margin: np.ndarray, time_limit: float,
+    t0: float, info: dict[str, float],
+) -> list[np.ndarray]:
+    """Allocations of ``arr`` from the core: its LP relaxation rounded, and the completion MIP
+    around the fractional units where it finishes in time (``info["completion"] = 1``). Not yet
+    repaired or filled. ``margin`` (N,) ranks the units the completion may change; ``t0`` is
+    when the polish started, for its share of ``time_limit``."""
+    from engine.backends.highs import solve_lp_relaxation
+
+    if not core.units.size:
+        return []
+    x = solve_lp_relaxation(core.instance, time_limit=max(time_limit, 0.1)).x
+    if x is None:
+        return []
+    x = np.asarray(x)
+    candidates = [core.columns(_round_lp(core, x, lam))]
+    left = time_limit - (time.perf_counter() - t0)
+    done = _complete_lp(arr, core, x, margin, time_limit=min(1.0, 0.5 * left))
+    if done is not None:
+        candidates.append(done)
+        info["completion"] = 1.0
+    return candidates
 
 
 #: units beyond the fractional ones that the completion MIP may change (the most uncertain:

@@ -103,6 +103,28 @@ def smallest_stable(keys: np.ndarray, k: int) -> np.ndarray:
     return sel[np.argsort(keys[sel], kind="stable")[:k]]
 
 
+def best_moves(
+    arr: DualArrays, cols: np.ndarray, unit: np.ndarray, cell: np.ndarray, w: np.ndarray,
+    ups: int, downs: int,
+) -> tuple[np.ndarray, ...]:
+    """The moves of :func:`pair_swap`'s round: every change (u, j) of a unit to another of the
+    (unit, cell) pairs, with its value gain dv and cost change dc (R, k), and the positions of
+    the ``ups`` of largest gain and the ``downs`` of cheapest value loss per weighted cost saved
+    (both in the stable full-sort order): (u, j, dv, dc, up, down)."""
+    cur = cols[unit]
+    other = cell != cur
+    u, j = unit[other], cell[other]
+    dv = arr.value[u, j] - arr.value[u, cols[u]]
+    dc = arr.costs[:, u, j] - arr.costs[:, u, cols[u]]
+    wc = w @ dc
+    up = np.flatnonzero(dv > 1e-12)
+    down = np.flatnonzero(wc < 0)
+    up = up[smallest_stable(-dv[up], ups)]
+    loss = np.maximum(-dv[down], 0.0) / -wc[down]
+    down = down[smallest_stable(loss, downs)]
+    return u, j, dv, dc, up, down
+
+
 def pair_swap(
     arr: DualArrays, cols: np.ndarray, weights: np.ndarray, *, ups: int = 300,
     downs: int = 600, max_rounds: int = 200, time_limit: float = 1.0,
@@ -127,19 +149,9 @@ def pair_swap(
         if time.perf_counter() - t0 > time_limit:
             break
         slack = row_slack(arr, cols)
-        cur = cols[unit]
-        other = cell != cur
-        u, j = unit[other], cell[other]
-        dv = arr.value[u, j] - arr.value[u, cols[u]]
-        dc = arr.costs[:, u, j] - arr.costs[:, u, cols[u]]
-        wc = w @ dc
-        up = np.flatnonzero(dv > 1e-12)
-        down = np.flatnonzero(wc < 0)
+        u, j, dv, dc, up, down = best_moves(arr, cols, unit, cell, w, ups, downs)
         if up.size == 0 or down.size == 0:
             break
-        up = up[smallest_stable(-dv[up], ups)]
-        loss = np.maximum(-dv[down], 0.0) / -wc[down]
-        down = down[smallest_stable(loss, downs)]
         ok = u[up][:, None] != u[down][None, :]
         for k in range(arr.n_rows):
             ok &= dc[k, up][:, None] + dc[k, down][None, :] <= slack[k]
