@@ -72,13 +72,8 @@ def _candidate_moves(
                 extras.append(ct[:, j, r] - cur_c[:, r])
         if best is not None:
             lagr += float(best.sum())
-    if stats is not None and lam is not None:
-        stats["lagrangian"] = lagr
-    if not units:
-        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
-                np.zeros((r_rows, 0)))
-    return (np.concatenate(units), np.concatenate(opts), np.concatenate(gains),
-            np.concatenate(extras, axis=1))
+    return _gathered(units, opts, gains, extras, r_rows, lagr if lam is not None else None,
+                     stats)
 
 
 def _candidate_moves_compiled(
@@ -117,8 +112,18 @@ def _candidate_moves_compiled(
             opts.append(bo[:k].copy())
             gains.append(bg[:k].copy())
             extras.append(be[:, :k].copy())
-    if stats is not None and lam is not None:
-        stats["lagrangian"] = lagr
+    return _gathered(units, opts, gains, extras, r_rows, lagr if lam is not None else None,
+                     stats)
+
+
+def _gathered(
+    units: list[np.ndarray], opts: list[np.ndarray], gains: list[np.ndarray],
+    extras: list[np.ndarray], r_rows: int, lagrangian: float | None,
+    stats: dict[str, float] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks' candidate moves as one array each (and the Lagrangian sum into ``stats``)."""
+    if stats is not None and lagrangian is not None:
+        stats["lagrangian"] = lagrangian
     if not units:
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
                 np.zeros((r_rows, 0)))
