@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from engine.distributed.parts import Chunk, PartsHeader, part_chunk
-from engine.dual.arrays import DualArrays, flush_subnormal
+from engine.dual.arrays import DualArrays, flush_subnormal, with_null_column
 from engine.dual.kernels import BLOCK_ROWS
 from formulations.errors import UsageError
 
@@ -88,11 +88,7 @@ def part_arrays(chunk: Chunk, spec: MultiSpec) -> DualArrays:
         costs = np.concatenate([costs, extra], axis=0)
     null_column = None
     if spec.at_most_one:
-        n = chunk.n_units
-        null_column = value.shape[1]
-        value = np.concatenate([value, np.zeros((n, 1))], axis=1)
-        costs = np.concatenate([costs, np.zeros((costs.shape[0], n, 1))], axis=2)
-        valid = np.concatenate([valid, np.ones((n, 1), dtype=bool)], axis=1)
+        value, costs, valid, null_column = with_null_column(value, costs, valid)
     return DualArrays(
         value=value, costs=costs, valid=None if bool(valid.all()) else valid,
         limits=spec.limits, row_names=spec.row_names, n_budgets=spec.n_budgets,

@@ -103,6 +103,18 @@ def flush_subnormal(a: np.ndarray) -> np.ndarray:
     return np.where(mask, 0.0, a)
 
 
+def with_null_column(
+    value: np.ndarray, costs: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """At-most-one as exactly-one: a last column of value 0 and cost 0 on every row, valid for
+    every unit. Returns the widened (value, costs (R, N, M+1), valid) and that column's index."""
+    n, m = value.shape
+    value = np.concatenate([value, np.zeros((n, 1))], axis=1)
+    costs = np.concatenate([costs, np.zeros((costs.shape[0], n, 1))], axis=2)
+    valid = np.concatenate([valid, np.ones((n, 1), dtype=bool)], axis=1)
+    return value, costs, valid, m
+
+
 def dual_arrays(instance: Instance) -> DualArrays:
     """Dense arrays of ``instance`` with capacities as extra cost rows."""
     dense = instance.dense()
@@ -121,11 +133,7 @@ def dual_arrays(instance: Instance) -> DualArrays:
             limits.append(float(np.floor(lim)))
     null_column = None
     if instance.choose == "at-most-one":
-        n = instance.n_units
-        null_column = value.shape[1]
-        value = np.concatenate([value, np.zeros((n, 1))], axis=1)
-        costs = np.concatenate([costs, np.zeros((costs.shape[0], n, 1))], axis=2)
-        valid = np.concatenate([valid, np.ones((n, 1), dtype=bool)], axis=1)
+        value, costs, valid, null_column = with_null_column(value, costs, valid)
     return DualArrays(
         value=value, costs=costs, valid=None if all_valid else valid,
         limits=np.asarray(limits, dtype=np.float64), row_names=tuple(names),
