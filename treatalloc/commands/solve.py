@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def run_clusters(args: argparse.Namespace, program: Any, options: dict[str, Any]
     """A cluster program: the exact count program at its limits (engine.solve); ``--out``
     writes the deployable table (cluster, option, count, share)."""
     from engine import solve
-    from treatalloc.console import fmt, stdout_to_stderr, write_table
+    from treatalloc.console import stdout_to_stderr, write_table
     from treatalloc.interrupts import EXIT_INTERRUPTED, acknowledge
 
     options.pop("progress", None)
@@ -103,15 +104,8 @@ def run_clusters(args: argparse.Namespace, program: Any, options: dict[str, Any]
     else:
         print(f"program    {program.name}  ({program.n_clusters} clusters, "
               f"{len(program.options)} options, {int(program.problem().sizes.sum())} units)")
-        print(f"solver     {plan.solver}")
-        print(f"status     {plan.status}")
-        print(f"objective  {fmt(plan.objective)}")
-        print(f"bound      {fmt(plan.bound)}")
-        print(f"gap        {fmt(plan.gap, 3)}")
-        for name, used in plan.spend.items():
-            print(f"budget     {name}: {used:.10g} of {plan.limits[name]:.10g}")
-        for name, lam in plan.lam.items():
-            print(f"lambda     {name}: {lam:.10g}")
+        _print_certificate(plan.solver, plan.status, plan.objective, plan.bound, plan.gap,
+                           plan.spend, plan.limits, plan.lam)
         print("mix        " + ", ".join(f"{o} {v:.3f}" for o, v in plan.mix.items()))
         print(f"seconds    {plan.seconds:.3f}")
         if plan.detail.get("message"):
@@ -173,21 +167,12 @@ def report(
     args: argparse.Namespace, result: SolveResult, header: str, solver: str, *, written: bool
 ) -> None:
     """Print the result as one JSON object (--json) or as aligned text."""
-    from treatalloc.console import fmt
-
     if args.json:
         print(json.dumps(result.to_dict()))
         return
     print(f"instance   {header}")
-    print(f"solver     {solver}")
-    print(f"status     {result.status}")
-    print(f"objective  {fmt(result.objective)}")
-    print(f"bound      {fmt(result.bound)}")
-    print(f"gap        {fmt(result.gap, 3)}")
-    for name, used in result.usage.items():
-        print(f"budget     {name}: {used:.10g} of {result.limits[name]:.10g}")
-    for name, lam in result.multipliers.items():
-        print(f"lambda     {name}: {lam:.10g}")
+    _print_certificate(solver, result.status, result.objective, result.bound, result.gap,
+                       result.usage, result.limits, result.multipliers)
     print(f"seconds    {result.seconds:.3f}")
     if result.message:
         print(f"message    {result.message}")
@@ -207,3 +192,21 @@ def exit_code(result: SolveResult, *, has_allocation: bool) -> int:
     if result.status == "time_limit":
         return EXIT_OK if has_allocation else EXIT_LIMIT
     return EXIT_INTERNAL
+
+
+def _print_certificate(
+    solver: str, status: str, objective: float | None, bound: float | None, gap: float | None,
+    usage: Mapping[str, float], limits: Mapping[str, float], multipliers: Mapping[str, float],
+) -> None:
+    """The summary lines every solve prints, for an instance and for a cluster program."""
+    from treatalloc.console import fmt
+
+    print(f"solver     {solver}")
+    print(f"status     {status}")
+    print(f"objective  {fmt(objective)}")
+    print(f"bound      {fmt(bound)}")
+    print(f"gap        {fmt(gap, 3)}")
+    for name, used in usage.items():
+        print(f"budget     {name}: {used:.10g} of {limits[name]:.10g}")
+    for name, lam in multipliers.items():
+        print(f"lambda     {name}: {lam:.10g}")
