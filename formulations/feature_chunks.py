@@ -27,14 +27,9 @@ from formulations.experiment_data import (
     check_unique_ids,
     features_from_frame,
 )
+from formulations.instance_file import PARQUET_SUFFIXES, is_parquet
 
 CHUNK_ROWS = 500_000
-
-
-def is_parquet(path: str | os.PathLike[str]) -> bool:
-    """A Parquet file by its suffix, or a folder (of Parquet parts)."""
-    p = Path(path)
-    return p.is_dir() or p.suffix.lower() in (".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -94,11 +89,11 @@ def _still_rising(ids: np.ndarray, last: object) -> tuple[bool, object]:
 
 def part_files(path: Path) -> list[Path]:
     """A Parquet file, or a folder's Parquet files in name order (the order pandas reads them),
-    skipping hidden and ``_``-prefixed files as pyarrow does."""
+    skipping hidden and ``_``-prefixed files as pyarrow does (the Dask backend's parts too)."""
     if not path.is_dir():
         return [path]
     return sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in
-                  (".parquet", ".pq") and not f.name.startswith((".", "_")))
+                  PARQUET_SUFFIXES and not f.name.startswith((".", "_")))
 
 
 def open_feature_chunks(

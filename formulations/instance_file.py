@@ -104,6 +104,15 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InstanceError(str(p), "", f"cannot read: {_one_line(e)}") from None
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """A Parquet file by its suffix, or a folder (of Parquet parts)."""
+    p = Path(path)
+    return p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES
+
+
 def read_table(path: Path, src: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV, a Parquet file, or a folder of Parquet parts.
 
@@ -113,7 +122,7 @@ def read_table(path: Path, src: str, text_columns: Sequence[str] = ()) -> pd.Dat
     if not path.exists():
         raise InstanceError(src, "table", f"table file {str(path)!r} not found")
     try:
-        if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        if is_parquet(path):
             return pd.read_parquet(path)
         if path.suffix.lower() in (".csv", ".gz", ".txt"):
             return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))

@@ -31,6 +31,7 @@ from formulations.instance import (
     Reference,
 )
 from formulations.instance_file import (
+    PARQUET_SUFFIXES,
     TOP_KEYS,
     _check_keys,
     _parse_budgets,
@@ -40,7 +41,7 @@ from formulations.instance_file import (
     read_manifest,
 )
 
-PART_SUFFIXES = (".parquet", ".pq")
+PART_SUFFIXES = PARQUET_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,9 @@ def list_parts(table: Path, src: str) -> tuple[str, ...]:
                 f"the dask backend reads Parquet (a file or a folder of parts), got {table.name!r}",
             )
         return (str(table.resolve()),)
-    files = sorted(
-        str(p.resolve()) for p in table.iterdir()
-        if p.is_file() and p.suffix.lower() in PART_SUFFIXES and not p.name.startswith((".", "_"))
-    )
+    from formulations.feature_chunks import part_files
+
+    files = [str(p.resolve()) for p in part_files(table)]
     if not files:
         raise InstanceError(src, "table", f"no .parquet files in the folder {str(table)!r}")
     return tuple(files)

@@ -86,11 +86,8 @@ def load_units(path: str, args: argparse.Namespace) -> Any:
     """The units and features (nothing else is needed) of a manifest or a flagged table: a
     FeatureChunks that streams a Parquet table, or a FeatureTable read whole from a CSV."""
     from formulations.experiment_data import features_from_frame, load_features
-    from formulations.feature_chunks import (
-        is_parquet,
-        manifest_feature_chunks,
-        open_feature_chunks,
-    )
+    from formulations.feature_chunks import manifest_feature_chunks, open_feature_chunks
+    from formulations.instance_file import is_parquet
 
     if not is_table(path):
         _reject_table_flags(args, path)
