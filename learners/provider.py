@@ -19,6 +19,7 @@ built on them) implements :class:`ParameterProvider`; :class:`ProviderBase` give
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -133,14 +134,16 @@ def unit_ids(data: Data) -> np.ndarray:
     return data.units if isinstance(data, ExperimentData) else data.unit_ids
 
 
-class ProviderBase:
-    """``to_instance`` and ``policy`` from ``predict``; subclasses set ``method`` and ``arms``."""
+class ProviderBase(ABC):
+    """``to_instance`` and ``policy`` from ``predict``; subclasses set ``method`` and ``arms``
+    and implement ``predict`` (a subclass without it cannot be instantiated)."""
 
     method: str
     arms: tuple[str, ...]
 
-    def predict(self, data: Data) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def predict(self, data: Data) -> tuple[np.ndarray, np.ndarray]:
+        """(N, M) predicted outcome and cost of every (unit, arm)."""
 
     def arm_index(self, data: ExperimentData) -> np.ndarray:
         return arm_columns(self.arms, data)
