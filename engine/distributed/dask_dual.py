@@ -378,22 +378,15 @@ class Multiplier:
 
 
 def find_multiplier(
-    client: Any, handles: list[Any], spec: Any, budget: float, bar: Any, *,
-    tasks: tuple[Callable[..., Any], Callable[..., Any]] | None = None,
-    task_kwargs: Mapping[str, Any] | None = None,
+    client: Any, handles: list[Any], spec: Any, budget: float, bar: Any
 ) -> Multiplier:
     """Take hull increments in decreasing efficiency (ties: unit order, then step) until the
-    spend would exceed the budget; the increment that crosses it gives lambda*.
-
-    ``tasks`` (histogram, between) default to this module's on the one budget's hulls;
-    engine/distributed/dask_multi.py passes its own for one dual row (``task_kwargs``)."""
-    hist_task, between_task = tasks or (task_histogram, task_between)
-    kw = dict(task_kwargs or {})
+    spend would exceed the budget; the increment that crosses it gives lambda*."""
 
     def _histogram(client: Any, handles: list[Any], spec: Any,
                    t: np.ndarray) -> list[HistogramPart]:
-        return list(client.gather(client.map(hist_task, handles, spec=spec, thresholds=t,
-                                             pure=False, **kw)))
+        return list(client.gather(client.map(task_histogram, handles, spec=spec, thresholds=t,
+                                             pure=False)))
 
     t = GRID
     parts = _histogram(client, handles, spec, t)
@@ -425,8 +418,8 @@ def find_multiplier(
         parts = _histogram(client, handles, spec, t)
         rounds += 1
     bar.describe("dask dual: select")
-    lists = client.gather(client.map(between_task, handles, spec=spec, lo=lo, hi=hi, pure=False,
-                                     **kw))
+    lists = client.gather(client.map(task_between, handles, spec=spec, lo=lo, hi=hi,
+                                     pure=False))
     bar.advance()
     eff = np.concatenate([x[0] for x in lists])
     dcost = np.concatenate([x[1] for x in lists])

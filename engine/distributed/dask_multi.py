@@ -122,37 +122,14 @@ def task_scan(handle: Any, spec: MultiSpec) -> tuple[int, np.ndarray, int, int]:
     return arr.n_units, least, empty, int(arr.value.shape[1])
 
 
-def _row_hulls(handle: Any, spec: MultiSpec, row: int) -> Any:
-    from engine.dual.kernels import upper_hulls
-
+def task_start_sample(handle: Any, base: int, *, spec: MultiSpec,
+                      stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This partition's units of engine.dual.multi_budget.start_sample (global positions
+    ``base + i`` divisible by ``stride``): (value, costs, valid)."""
     arr = _prep(handle, spec).arr
-    return upper_hulls(arr.value, arr.costs[row], arr.valid)
-
-
-def task_row_histogram(handle: Any, spec: MultiSpec, thresholds: np.ndarray, row: int) -> Any:
-    """dask_dual.task_histogram on the hulls of one dual row."""
-    from engine.distributed.dask_dual import HistogramPart
-    from engine.dual.kernels import increments_above
-
-    h = _row_hulls(handle, spec, row)
-    sums = increments_above(h, thresholds)
-    return HistogramPart(
-        n_units=h.n_units, n_rows=0, empty_units=0,
-        start_cost=float(h.start_cost.sum()), start_value=float(h.start_value.sum()),
-        cost_above=sums.cost, value_above=sums.value, count_above=sums.count,
-    )
-
-
-def task_row_between(handle: Any, spec: MultiSpec, lo: float, hi: float,
-                     row: int) -> tuple[np.ndarray, ...]:
-    from engine.dual.kernels import increments_between
-
-    inc = increments_between(_row_hulls(handle, spec, row), lo, hi)
-    return inc.efficiency, inc.d_cost, inc.d_value, inc.unit, inc.step
-
-
-def task_row_max_efficiency(handle: Any, spec: MultiSpec, row: int) -> float:
-    return float(np.max(_row_hulls(handle, spec, row).efficiency, initial=0.0))
+    sel = slice((-int(base)) % stride, None, stride)
+    valid = np.ones(arr.value.shape, dtype=bool) if arr.valid is None else arr.valid
+    return arr.value[sel], arr.costs[:, sel], valid[sel]
 
 
 @dataclass(frozen=True, eq=False)
@@ -488,7 +465,6 @@ class DaskOracle:
     """engine.dual.multi_budget.BundleOracle over the partitions of a Dask cluster."""
 
     cl: Cluster
-    selection_bar: Any = None
 
     @property
     def n_rows(self) -> int:
@@ -513,22 +489,24 @@ class DaskOracle:
         return float(lam @ self.limits + total), self.limits - spend, eps
 
     def row_alone(self) -> np.ndarray:
-        return np.array([self._alone(k) for k in range(self.n_rows)])
-
-    def _alone(self, row: int) -> float:
-        from engine.distributed.dask_dual import find_multiplier
-        from engine.progress import progress
+        """The in-memory oracle's start: the same sampled units, gathered to the driver (about
+        START_UNITS of them, all where there are fewer than twice that)."""
+        from engine.dual.multi_budget import row_alone_multipliers, sample_arrays, start_stride
 
         cl = self.cl
-        with progress("", total=1, enabled=False) as bar:
-            m = find_multiplier(cl.client, cl.handles, cl.spec, float(cl.limits[row]), bar,
-                                tasks=(task_row_histogram, task_row_between),
-                                task_kwargs={"row": row})
-        if m.base_spend > cl.limits[row]:
-            top = max(cl.gather(cl.map(task_row_max_efficiency, cl.handles, spec=cl.spec,
-                                       row=row)))
-            return top * 2.0 + 1.0
-        return m.lam
+        n = int(cl.n_units.sum())
+        stride = start_stride(n)
+        got = cl.gather(cl.map(task_start_sample, cl.handles, list(cl.bases), spec=cl.spec,
+                               stride=stride))
+        m = int(cl.widths.max())
+        lay = [Layout(int(w), m, cl.spec.at_most_one) for w in cl.widths]
+        value = np.concatenate([lay[i].widen(g[0], -np.inf) for i, g in enumerate(got)])
+        costs = np.concatenate([lay[i].widen(g[1], 0.0) for i, g in enumerate(got)], axis=1)
+        valid = np.concatenate([lay[i].widen(g[2], False) for i, g in enumerate(got)])
+        like = DualArrays(value=value[:0], costs=costs[:, :0], valid=None, limits=cl.limits,
+                          row_names=cl.spec.row_names, n_budgets=cl.spec.n_budgets,
+                          null_column=m - 1 if cl.spec.at_most_one else None)
+        return row_alone_multipliers(sample_arrays(value, costs, valid, like, n))
 
     def primal(self, cols: Any, lam: np.ndarray, fill_rounds: int) -> tuple[Any, float] | None:
         cl = self.cl
@@ -564,24 +542,13 @@ def core_polish(cl: Cluster, lam: np.ndarray, incumbent: list[Any], obj: float, 
         used_out = used_out + r.used_out
     m = int(cl.widths.max())
 
-    def pad(a: np.ndarray, fillv: Any) -> np.ndarray:
-        width = [(0, 0)] * (a.ndim - 1) + [(0, m - a.shape[-1])]
-        return np.pad(a, width, constant_values=fillv)
-
-    def move(a: np.ndarray, fillv: Any) -> np.ndarray:
-        # the null column (at-most-one) is the last one of every layout
-        if not spec.at_most_one:
-            return pad(a, fillv)
-        return np.concatenate([pad(a[..., :-1], fillv)[..., : m - 1], a[..., -1:]], axis=-1)
-
-    # every partition's dense columns line up (a unit's cells in its row order) but their
-    # number may differ between Parquet parts: widen all to the widest
     def widen(r: CoreRows, width: int) -> CoreRows:
         if width == m:
             return r
-        return CoreRows(r.units, move(r.value, -np.inf), move(r.costs, 0.0),
-                        move(r.valid, False), _remap(r.incumbent, width, m, spec),
-                        move(r.allowed, False), r.margin, r.used_out, r.value_out)
+        lay = Layout(width, m, spec.at_most_one)
+        return CoreRows(r.units, lay.widen(r.value, -np.inf), lay.widen(r.costs, 0.0),
+                        lay.widen(r.valid, False), _remap(r.incumbent, width, m, spec),
+                        lay.widen(r.allowed, False), r.margin, r.used_out, r.value_out)
 
     rows = [widen(r, int(cl.widths[i])) for i, r in enumerate(rows)]
     gunits = np.concatenate([r.units + cl.bases[i] for i, r in enumerate(rows)])
@@ -610,6 +577,31 @@ def core_polish(cl: Cluster, lam: np.ndarray, incumbent: list[Any], obj: float, 
                 best, best_obj = cols, o
     info["core_seconds"] = time.perf_counter() - t0
     return best, best_obj, info
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A partition's dense columns (``width`` of them) in the widest layout (``m``): they
+    line up (a unit's cells in its row order) but their number may differ between Parquet
+    parts, and the null column (at-most-one) is the last one of every layout."""
+
+    width: int
+    m: int
+    at_most_one: bool
+
+    def widen(self, a: np.ndarray, fillv: Any) -> np.ndarray:
+        """``a`` (..., width) as (..., m), the new cells ``fillv``."""
+        m = self.m
+        if self.width == m:
+            return a
+
+        def pad(x: np.ndarray) -> np.ndarray:
+            return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, m - x.shape[-1])],
+                          constant_values=fillv)
+
+        if not self.at_most_one:
+            return pad(a)
+        return np.concatenate([pad(a[..., :-1])[..., : m - 1], a[..., -1:]], axis=-1)
 
 
 def _remap(cols: np.ndarray, width: int, m: int, spec: MultiSpec) -> np.ndarray:
@@ -826,13 +818,15 @@ def solve_multi_dask(
                 lap("polish")
                 before = obj
                 rest = left()
-                t_swap = time.perf_counter()
-                cols, obj = pair_swap(cl, cols, obj, m.lam, time_limit=SWAP_SECONDS
-                                      if rest is None else min(SWAP_SECONDS,
-                                                               0.1 * max(rest, 0.0)))
-                detail["pair_swap_gain"] = obj - before
-                detail["pair_swap_seconds"] = time.perf_counter() - t_swap
-                lap("pair_swap")
+                # as in memory: no swaps once the polish met the gap asked for
+                if (m.bound - obj) / max(1.0, abs(m.bound)) > dual_opts.gap:
+                    t_swap = time.perf_counter()
+                    cols, obj = pair_swap(cl, cols, obj, m.lam, time_limit=SWAP_SECONDS
+                                          if rest is None else min(SWAP_SECONDS,
+                                                                   0.1 * max(rest, 0.0)))
+                    detail["pair_swap_gain"] = obj - before
+                    detail["pair_swap_seconds"] = time.perf_counter() - t_swap
+                    lap("pair_swap")
         if cols is None:
             detail["timings"] = timings
             return SolveResult(

@@ -396,16 +396,19 @@ def lagrangian_choice(
     spend = np.zeros(c.shape[0])
     ck = compiled.kernels(value.size * c.shape[0])
     if ck is not None and tie in ("low", "high"):
-        # the per-row argmax compiled; the sums are numpy's over the same block arrays
+        # the per-row argmax compiled, with the chosen cells packed as it goes; the sums are
+        # numpy's over the same numbers in the same order as the numpy kernel's gather
         best = np.empty(min(n, BLOCK_ROWS))
         best_v = np.empty_like(best)
+        # (block, R): numpy's fancy gather is laid out so, and its sum's order follows the layout
+        spent = np.empty((best.size, c.shape[0]))
         for a in range(0, n, BLOCK_ROWS):
             b = min(n, a + BLOCK_ROWS)
-            ck.choice_block(value, c, lam_v, tie == "low", a, b, idx, best, best_v)
-            v_sum, l_sum = _block_sums(c[:, a:b], idx[a:b], best[:b - a], best_v[:b - a],
-                                       spend)
-            total_v += v_sum
-            total_l += l_sum
+            got = ck.choice_block(value, c, lam_v, tie == "low", a, b, idx, best, best_v, spent)
+            if got:
+                spend += spent[:got].T.sum(axis=1)
+            total_v += float(best_v[:got].sum())
+            total_l += float(best[:got].sum())
         return Choice(index=idx, value=total_v, spend=spend, lagrangian=total_l)
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)

@@ -420,12 +420,16 @@ def row_min(a, out):  # type: ignore[no-untyped-def]
 
 
 @njit(**_JIT)
-def choice_block(value, c, lam, tie_low, a, b, idx, best, best_v):  # type: ignore[no-untyped-def]
+def choice_block(value, c, lam, tie_low, a, b, idx, best, best_v, spent):  # type: ignore[no-untyped-def]
     """Rows a..b of engine.dual.kernels._choice_block: per row the argmax of v - lam . c (ties:
-    the least weighted cost with ``tie_low``, else the greatest), its score into ``best`` and
-    value into ``best_v`` (block positions), the column into ``idx`` (-1: none usable)."""
+    the least weighted cost with ``tie_low``, else the greatest) into ``idx`` (-1: none
+    usable). The rows with a choice, in order, are packed at the front of ``best`` (their
+    score), ``best_v`` (value) and ``spent`` (block, R: their costs, laid out as numpy's
+    gather ``c[:, rows, idx[rows]]`` lays them out), so that numpy sums the same numbers in
+    the same order as the numpy kernel; returns how many there are."""
     m = value.shape[1]
     r_rows = c.shape[0]
+    count = 0
     for i in range(a, b):
         bs = -np.inf
         bw = 0.0
@@ -447,5 +451,10 @@ def choice_block(value, c, lam, tie_low, a, b, idx, best, best_v):  # type: igno
                 bw = w
                 bv = vj
         idx[i] = ix
-        best[i - a] = bs
-        best_v[i - a] = bv
+        if ix >= 0:
+            best[count] = bs
+            best_v[count] = bv
+            for k in range(r_rows):
+                spent[count, k] = c[k, i, ix]
+            count += 1
+    return count

@@ -75,6 +75,27 @@ def test_in_memory_input_equals_numpy_dual(dask_client, case):
     assert res.multipliers == pytest.approx(ref.multipliers, rel=1e-12, abs=1e-15)
 
 
+@pytest.mark.parametrize("case", ["3 budgets", "2 budgets, at-most-one"])
+def test_a_sampled_start_is_the_same_on_dask(dask_client, monkeypatch, case):
+    """Above 2 x START_UNITS units the bundle starts from every row's multiplier on a regular
+    sample of the units; the Dask oracle gathers the same units from partitions whose first
+    global position is not a multiple of the stride, and so takes the same points."""
+    import engine.dual.multi_budget as mb
+
+    monkeypatch.setattr(mb, "START_UNITS", 3_000)
+    inst = CASES[case]()
+    assert mb.start_stride(inst.n_units) > 1 and BLOCK % mb.start_stride(inst.n_units)
+    ref = solve(inst, "dual", options={"core_size": CORE})
+    res = solve(inst, "dual", options={"backend": "dask", "client": dask_client,
+                                       "partition_rows": BLOCK * inst.max_options,
+                                       "core_size": CORE})
+    assert res.detail["partitions"] >= 2
+    assert _same(res.bound, ref.bound), (res.bound, ref.bound)
+    assert res.detail["iterations"] == ref.detail["iterations"]
+    assert res.multipliers == pytest.approx(ref.multipliers, rel=1e-12, abs=1e-15)
+    within_gap(res.objective, ref)
+
+
 def test_capacity_binds_and_is_held(dask_client):
     inst = CASES["1 budget + capacity"]()
     res = solve(inst, "dual", options={"backend": "dask", "client": dask_client,

@@ -83,6 +83,30 @@ def test_multi_budget_close_to_lp_and_optimum() -> None:
     assert set(r.multipliers) == set(inst.budget_names)
 
 
+def test_start_sample_takes_every_stride_th_unit_with_scaled_limits() -> None:
+    from engine.dual.arrays import dual_arrays
+    from engine.dual.multi_budget import (
+        START_UNITS,
+        row_alone_multipliers,
+        start_sample,
+        start_stride,
+    )
+
+    assert start_stride(2 * START_UNITS - 1) == 1 and start_stride(2 * START_UNITS) == 2
+    inst = synthetic_instance(60_000, 5, 3, seed=4, choose="at-most-one")
+    arr = dual_arrays(inst)
+    sub = start_sample(arr, 7)
+    assert sub.n_units == len(range(0, 60_000, 7))
+    assert np.array_equal(sub.value, arr.value[::7]) and sub.value.flags.c_contiguous
+    assert np.array_equal(sub.costs, arr.costs[:, ::7])
+    np.testing.assert_allclose(sub.limits, arr.limits * sub.n_units / 60_000, rtol=1e-15)
+    assert sub.null_column == arr.null_column
+    # a start, not the answer: near every row's own multiplier on all the units
+    exact, sampled = row_alone_multipliers(arr), row_alone_multipliers(sub)
+    np.testing.assert_allclose(sampled, exact, rtol=0.05)
+    assert not np.array_equal(sampled, exact)
+
+
 def test_infeasible_instance() -> None:
     inst = synthetic_instance(50, 4, seed=0)
     v = inst.value.reshape(50, 4)
