@@ -299,12 +299,13 @@ def task_core_rows(handle: Any, cols: np.ndarray, *, spec: MultiSpec, lam: np.nd
                    tau: float) -> CoreRows:
     """engine.dual.polish.core_polish's allowed cells and engine.dual.core.build_core's core
     units (two or more allowed cells) on this partition."""
-    from engine.dual.core import reduced_costs, second_gap
+    from engine.dual.core import reduced_costs, second_gap_of
 
     arr = _prep(handle, spec).arr
     n = arr.n_units
     inc = np.asarray(cols, dtype=np.int64)
-    allowed = reduced_costs(arr, lam) >= -tau
+    d = reduced_costs(arr, lam)
+    allowed = d >= -tau
     allowed[np.arange(n), inc] = True
     core = np.flatnonzero(allowed.sum(axis=1) >= 2)
     out = np.ones(n, dtype=bool)
@@ -313,7 +314,7 @@ def task_core_rows(handle: Any, cols: np.ndarray, *, spec: MultiSpec, lam: np.nd
     valid = np.ones(arr.value.shape, dtype=bool) if arr.valid is None else arr.valid
     return CoreRows(
         units=core, value=arr.value[core], costs=arr.costs[:, core], valid=valid[core],
-        incumbent=inc[core], allowed=allowed[core], margin=second_gap(arr, lam)[core],
+        incumbent=inc[core], allowed=allowed[core], margin=second_gap_of(d)[core],
         used_out=arr.costs[:, ro, inc[ro]].sum(axis=1) if ro.size else np.zeros(arr.n_rows),
         value_out=float(arr.value[ro, inc[ro]].sum()) if ro.size else 0.0,
     )

@@ -15,6 +15,7 @@ import numpy as np
 from engine.dual import compiled
 from engine.dual.arrays import DualArrays
 from engine.dual.kernels import BLOCK_ROWS
+from engine.dual.prefix import RANK_FIRST, ranked_prefix, smallest_stable
 
 
 def row_slack(arr: DualArrays, cols: np.ndarray) -> np.ndarray:
@@ -131,29 +132,6 @@ def _gathered(
             np.concatenate(extras, axis=1))
 
 
-#: candidates ranked per try in a fill round (x16 per retry); the full order only when the
-#: prefix so ranked all fits
-RANK_FIRST = 1024
-
-
-def _ranked_prefix(
-    score: np.ndarray, gain: np.ndarray, size: int
-) -> tuple[np.ndarray, bool]:
-    """A prefix of ``np.lexsort((-gain, -score))`` (at least ``size`` long, or all) and whether
-    it is the whole order.
-
-    Every candidate with ``-score`` at most the ``size``-th smallest is in it (ties included),
-    so it is a prefix of the full order; a stable lexsort of those, taken in index order,
-    orders them as the full lexsort does.
-    """
-    neg = -score
-    if size >= neg.size:
-        return np.lexsort((-gain, neg)), True
-    kth = np.partition(neg, size - 1)[size - 1]
-    sel = np.flatnonzero(neg <= kth)
-    return sel[np.lexsort((-gain[sel], neg[sel]))], sel.size == neg.size
-
-
 def fill(
     arr: DualArrays,
     cols: np.ndarray,
@@ -171,7 +149,7 @@ def fill(
 
     Each round ranks the candidates by score, then gain (ties: candidate order), keeps each
     unit's best, and takes the longest prefix that fits every row's slack. Only the top of the
-    ranking is sorted (:func:`_ranked_prefix`, widened until the prefix that fits ends inside
+    ranking is sorted (:func:`ranked_prefix`, widened until the prefix that fits ends inside
     it), and only the candidates of units moved in the last round are re-evaluated: the
     result is that of sorting all candidates and re-evaluating all of them every round.
     """
@@ -206,7 +184,7 @@ def fill(
         score = np.where(wextra > 0, gain / np.where(wextra > 0, wextra, 1.0), np.inf)
         size = RANK_FIRST
         while True:
-            order, whole = _ranked_prefix(score, gain, size)
+            order, whole = ranked_prefix(score, gain, size)
             # one move per unit: its best-scored candidate
             _, first = np.unique(units[order], return_index=True)
             pick = order[np.sort(first)]
@@ -254,9 +232,18 @@ def repair(
         if movable.size == 0:
             break
         need = float(w @ np.maximum(excess, 0.0))
-        # the cheapest moves first, until their weighted saving covers the weighted excess
-        order = movable[np.argsort(ratio[movable], kind="stable")]
-        k = int(np.searchsorted(np.cumsum(save[order]), need)) + 1
+        # the cheapest moves first, until their weighted saving covers the weighted excess:
+        # only the top of the stable order is sorted, widened until it covers (the cumulative
+        # sums of a prefix are those of the full order)
+        keys = ratio[movable]
+        size = RANK_FIRST
+        while True:
+            order = movable[smallest_stable(keys, size)]
+            cum = np.cumsum(save[order])
+            if order.size == movable.size or (cum.size and cum[-1] >= need):
+                break
+            size *= 16
+        k = int(np.searchsorted(cum, need)) + 1
         take = order[: min(k, order.size)]
         cols[take] = best[take]
     return cols
@@ -276,6 +263,16 @@ def downgrade_scores(
     ratio = np.full(n, np.inf)
     best = np.zeros(n, dtype=np.int64)
     save = np.zeros(n)
+    ck = compiled.kernels(arr.value.size)
+    if ck is not None:
+        # one compiled loop over the rows: the same operations in the same order per cell
+        other = np.flatnonzero(~over)
+        room = np.array([max(-excess[row], 0.0) for row in other], dtype=np.float64)
+        valid = np.ones((1, 1), dtype=bool) if arr.valid is None else arr.valid
+        ck.downgrade_block(arr.value, arr.costs, valid, arr.valid is not None,
+                           np.asarray(cols, dtype=np.int64), np.asarray(w, dtype=np.float64),
+                           np.flatnonzero(over), other, room, 0, n, ratio, best, save)
+        return ratio, best, save
     for a in range(0, n, BLOCK_ROWS):
         b = min(n, a + BLOCK_ROWS)
         rows = np.arange(b - a)

@@ -458,3 +458,42 @@ def choice_block(value, c, lam, tie_low, a, b, idx, best, best_v, spent):  # typ
                 spent[count, k] = c[k, i, ix]
             count += 1
     return count
+
+
+@njit(**_JIT)
+def downgrade_block(value, costs, valid, has_valid, cols, w, over, other, room, a, b,  # type: ignore[no-untyped-def]
+                    ratio, best, save):
+    """Rows a..b of engine.dual.improve.downgrade_scores: every unit's best downgrade
+    (value lost per weighted saving on the rows ``over``, none pushing a row of ``other``
+    past its ``room``), with numpy's argmin rule (the first least, a NaN first)."""
+    m = value.shape[1]
+    wc = np.empty(m)
+    for i in range(a, b):
+        ci = cols[i]
+        for j in range(m):
+            x = 0.0
+            for t in range(over.shape[0]):
+                x += w[over[t]] * costs[over[t], i, j]
+            wc[j] = x
+        cur = wc[ci]
+        vcur = value[i, ci]
+        bj = 0
+        br = np.inf
+        for j in range(m):
+            s = cur - wc[j]
+            ok = s > 0
+            for t in range(other.shape[0]):
+                r = other[t]
+                if not costs[r, i, j] - costs[r, i, ci] <= room[t]:
+                    ok = False
+            if has_valid and not valid[i, j]:
+                ok = False
+            rj = (vcur - value[i, j]) / s if ok else np.inf
+            if j == 0:
+                br = rj
+            elif not np.isnan(br) and (np.isnan(rj) or rj < br):
+                br = rj
+                bj = j
+        ratio[i] = br
+        best[i] = bj
+        save[i] = cur - wc[bj]

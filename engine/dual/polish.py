@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from engine.dual.arrays import DualArrays
-from engine.dual.core import Core, build_core, reduced_costs, second_gap
+from engine.dual.core import Core, build_core, reduced_costs, second_gap_of
 from engine.dual.improve import fill, repair, row_slack
 
 
@@ -37,20 +37,27 @@ def core_polish(
     """A feasible allocation at least as good as ``incumbent`` (which must be feasible)."""
     t0 = time.perf_counter()
     n = arr.n_units
-    g2 = second_gap(arr, lam)
+    d = reduced_costs(arr, lam)
+    g2 = second_gap_of(d)
     if n > core_size:
         tau = float(np.partition(g2, core_size)[core_size])
     else:
         tau = float(np.max(g2[np.isfinite(g2)], initial=0.0))
-    d = reduced_costs(arr, lam)
     allowed = d >= -tau
+    del d
     inc = np.asarray(incumbent, dtype=np.int64)
     allowed[np.arange(n), inc] = True  # the incumbent stays reachable: never worse
-    core = build_core(arr, allowed, inc)
+    units = np.flatnonzero(allowed.sum(axis=1) >= 2)
+    # the core's rows alone, under what the units outside leave (as the Dask backend gathers
+    # them): the completion MIP then builds over these rows, not over every unit
+    sub = core_rows(arr, units, inc)
+    core = build_core(sub, allowed[units], inc[units])
     info = {"core_units": float(core.units.size), "core_tau": tau}
     best = inc
     best_obj = arr.objective(inc)
-    for cols in core_candidates(arr, core, lam, g2, time_limit, t0, info):
+    for sub_cols in core_candidates(sub, core, lam, g2[units], time_limit, t0, info):
+        cols = inc.copy()
+        cols[units] = sub_cols
         cols = repair(arr, cols, weights=lam)
         if np.all(row_slack(arr, cols) >= 0):
             cols = fill(arr, cols, weights=lam, max_rounds=20)
@@ -59,6 +66,20 @@ def core_polish(
                 best, best_obj = cols, obj
     info["core_seconds"] = time.perf_counter() - t0
     return best, info
+
+
+def core_rows(arr: DualArrays, units: np.ndarray, incumbent: np.ndarray) -> DualArrays:
+    """The rows ``units`` of ``arr``, with every limit less what the other units use at
+    ``incumbent``."""
+    out = np.ones(arr.n_units, dtype=bool)
+    out[units] = False
+    ro = np.flatnonzero(out)
+    used = arr.costs[:, ro, incumbent[ro]].sum(axis=1) if ro.size else np.zeros(arr.n_rows)
+    return DualArrays(
+        value=arr.value[units], costs=arr.costs[:, units],
+        valid=None if arr.valid is None else arr.valid[units], limits=arr.limits - used,
+        row_names=arr.row_names, n_budgets=arr.n_budgets, null_column=arr.null_column,
+    )
 
 
 def core_candidates(

@@ -21,6 +21,7 @@ import numpy as np
 from engine.dual.arrays import DualArrays
 from engine.dual.core import reduced_costs
 from engine.dual.improve import fill, row_slack
+from engine.dual.prefix import smallest_stable
 
 
 def one_swap(
@@ -86,21 +87,6 @@ def one_swap(
             cols[pool[kk]] = cur[kk]
             break
     return cols
-
-
-def smallest_stable(keys: np.ndarray, k: int) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")[:k]`` without sorting everything: every key at most
-    the k-th smallest (ties included) is a prefix of the full order, and a stable argsort of
-    those, taken in index order, orders them as the full one does."""
-    if k >= keys.size:
-        return np.argsort(keys, kind="stable")[:k]
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    kth = np.partition(keys, k - 1)[k - 1]
-    sel = np.flatnonzero(keys <= kth)
-    if sel.size < k:  # NaN keys (sorted last by argsort): the plain way
-        return np.argsort(keys, kind="stable")[:k]
-    return sel[np.argsort(keys[sel], kind="stable")[:k]]
 
 
 def best_moves(

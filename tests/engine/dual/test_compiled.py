@@ -131,6 +131,39 @@ def test_fill_with_several_rows_is_bit_identical(monkeypatch: pytest.MonkeyPatch
     assert _same(u0, u1)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_repair_with_several_rows_is_bit_identical(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.dual.improve import downgrade_scores, repair
+
+    rng = np.random.default_rng(seed)
+    n, m, k = 30_000, 2 + seed, 3
+    value = rng.uniform(0, 10, (n, m))
+    costs = rng.uniform(0, 5, (k, n, m))
+    if seed % 2:  # ties and holes
+        value, costs = np.round(value, 0), np.round(costs, 0)
+        valid = rng.random((n, m)) > 0.2
+        valid[:, 0] = True
+        value = np.where(valid, value, -np.inf)
+    else:
+        valid = None
+    costs[:, :, 0] = 0.0
+    cols = np.argmax(value, axis=1)
+    used = costs[:, np.arange(n), cols].sum(axis=1)
+    # two rows over their limit, one with a little room
+    limits = used * np.array([0.7, 0.9, 1.0 + 1e-3])
+    arr = DualArrays(value=value, costs=costs, valid=valid, limits=limits,
+                     row_names=("a", "b", "c"), n_budgets=3, null_column=None)
+    excess = used - limits
+    w = np.where(excess > 0, [0.3, 0.1, 0.2], 0.0)
+    r, g = _both(monkeypatch, lambda: downgrade_scores(arr, cols, w, excess))
+    assert all(_same(x, y) for x, y in zip(r, g, strict=True))
+    assert np.isfinite(r[0]).sum() > n // 2  # most units have a move
+    r, g = _both(monkeypatch, lambda: repair(arr, cols, weights=np.array([0.3, 0.1, 0.2])))
+    assert _same(r, g) and np.all(arr.limits - arr.usage(r) >= 0)
+
+
 def test_subnormal_check(monkeypatch: pytest.MonkeyPatch) -> None:
     a = np.ones((100, 3))
     assert flush_subnormal(a) is a

@@ -23,7 +23,7 @@ def test_swap_improves_and_stays_feasible() -> None:
 
 
 def test_smallest_stable_is_the_prefix_of_the_stable_argsort() -> None:
-    from engine.dual.swap import smallest_stable
+    from engine.dual.prefix import smallest_stable
 
     rng = np.random.default_rng(0)
     for size, k in [(1000, 10), (1000, 999), (1000, 1000), (1000, 5000), (50, 0), (300, 1)]:
