@@ -323,16 +323,11 @@ def task_core_rows(handle: Any, cols: np.ndarray, *, spec: MultiSpec, lam: np.nd
 def task_swap_moves(
     handle: Any, cols: np.ndarray, *, spec: MultiSpec, w: np.ndarray, ups: int, downs: int,
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """engine.dual.swap.pair_swap's best upgrades and cheapest downgrades of this partition:
-    each (unit, cell, dv, dc (R, k))."""
+    """engine.dual.swap.best_moves of this partition: its best upgrades and cheapest
+    downgrades, each (unit, cell, dv, dc (R, k), rank key)."""
     from engine.dual.swap import best_moves
 
-    arr = _prep(handle, spec).arr
-    n, m = arr.value.shape
-    valid = np.ones((n, m), dtype=bool) if arr.valid is None else arr.valid
-    unit, cell = np.nonzero(valid)
-    u, j, dv, dc, up, down = best_moves(arr, cols, unit, cell, w, ups, downs)
-    return ((u[up], j[up], dv[up], dc[:, up]), (u[down], j[down], dv[down], dc[:, down]))
+    return best_moves(_prep(handle, spec).arr, cols, w, ups, downs)
 
 
 def task_assignment(cols: np.ndarray, spec: MultiSpec, handle: Any) -> np.ndarray:
@@ -638,12 +633,11 @@ def pair_swap(cl: Cluster, cols: list[Any], obj: float, weights: np.ndarray, *,
         down = _merge([p[1] for p in parts], cl.bases)
         if up[0].size == 0 or down[0].size == 0:
             break
-        uo = np.lexsort((up[1], up[0], -up[2]))[:SWAP_UPS]
-        wc = w @ down[3]
-        loss = np.maximum(-down[2], 0.0) / -wc
-        do = np.lexsort((down[1], down[0], loss))[:SWAP_DOWNS]
-        uu, uj, udv, udc = (a[..., uo] for a in up)
-        du, dj, ddv, ddc = (a[..., do] for a in down)
+        # the partitions' keys, computed as in memory: the same order as one list would have
+        uo = np.lexsort((up[1], up[0], up[4]))[:SWAP_UPS]
+        do = np.lexsort((down[1], down[0], down[4]))[:SWAP_DOWNS]
+        uu, uj, udv, udc = (a[..., uo] for a in up[:4])
+        du, dj, ddv, ddc = (a[..., do] for a in down[:4])
         ok = uu[:, None] != du[None, :]
         for k in range(slack.size):
             ok &= udc[k][:, None] + ddc[k][None, :] <= slack[k]
@@ -668,7 +662,7 @@ def _merge(lists: list[tuple[np.ndarray, ...]], bases: np.ndarray) -> tuple[np.n
     cell = np.concatenate([x[1] for x in lists])
     dv = np.concatenate([x[2] for x in lists])
     dc = np.concatenate([x[3] for x in lists], axis=1) if lists else np.zeros((r, 0))
-    return gunit, cell, dv, dc
+    return gunit, cell, dv, dc, np.concatenate([x[4] for x in lists])
 
 
 def solve_multi_dask(

@@ -27,7 +27,7 @@ class DualOptions(Options):
     max_iter: int = 200
     selection: Literal["bracket", "sort"] = "bracket"
     polish: bool = True
-    core_size: int = 20_000
+    core_size: int = 5_000
     lam0: Any = None
     scheduler: str | None = None
     client: Any = None

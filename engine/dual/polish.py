@@ -30,7 +30,7 @@ def core_polish(
     lam: np.ndarray,
     incumbent: np.ndarray,
     *,
-    core_size: int = 20_000,
+    core_size: int = 5_000,
     time_limit: float = 10.0,
     gap: float = 1e-7,
 ) -> tuple[np.ndarray, dict[str, float]]:

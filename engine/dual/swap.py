@@ -89,26 +89,48 @@ def one_swap(
     return cols
 
 
+#: one side of a round's moves: (unit, cell, value gain dv, cost change dc (R, k), rank key),
+#: in the order of the key, ties by unit then cell
+Moves = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 def best_moves(
-    arr: DualArrays, cols: np.ndarray, unit: np.ndarray, cell: np.ndarray, w: np.ndarray,
-    ups: int, downs: int,
-) -> tuple[np.ndarray, ...]:
-    """The moves of :func:`pair_swap`'s round: every change (u, j) of a unit to another of the
-    (unit, cell) pairs, with its value gain dv and cost change dc (R, k), and the positions of
-    the ``ups`` of largest gain and the ``downs`` of cheapest value loss per weighted cost saved
-    (both in the stable full-sort order): (u, j, dv, dc, up, down)."""
-    cur = cols[unit]
-    other = cell != cur
-    u, j = unit[other], cell[other]
-    dv = arr.value[u, j] - arr.value[u, cols[u]]
-    dc = arr.costs[:, u, j] - arr.costs[:, u, cols[u]]
-    wc = w @ dc
-    up = np.flatnonzero(dv > 1e-12)
-    down = np.flatnonzero(wc < 0)
-    up = up[smallest_stable(-dv[up], ups)]
-    loss = np.maximum(-dv[down], 0.0) / -wc[down]
-    down = down[smallest_stable(loss, downs)]
-    return u, j, dv, dc, up, down
+    arr: DualArrays, cols: np.ndarray, w: np.ndarray, ups: int, downs: int,
+) -> tuple[Moves, Moves]:
+    """The moves of :func:`pair_swap`'s round: of every change of a unit to another usable
+    cell, the ``ups`` of largest value gain (key ``-dv``) and the ``downs`` of cheapest value
+    loss per weighted cost saved (key ``max(-dv, 0) / -(w . dc)``), both as a stable sort over
+    (unit, cell) in row-major order ranks them.
+
+    Dense passes over the (n, M) arrays and the few chosen moves gathered: a Dask partition
+    computes every move's key with the same operations, so the merged lists rank alike."""
+    n, m = arr.value.shape
+    rows = np.arange(n)
+    cols = np.asarray(cols, dtype=np.int64)
+    movable = np.ones((n, m), dtype=bool) if arr.valid is None else arr.valid.copy()
+    movable[rows, cols] = False
+    dv = arr.value - arr.value[rows, cols][:, None]
+    wc = np.zeros((n, m))
+    for k in range(arr.n_rows):
+        ck = arr.costs[k]
+        wc += w[k] * (ck - ck[rows, cols][:, None])
+    up = np.flatnonzero(movable & (dv > 1e-12))
+    up_key = -dv.ravel()[up]
+    pick = smallest_stable(up_key, ups)
+    down = np.flatnonzero(movable & (wc < 0))
+    down_key = np.maximum(-dv.ravel()[down], 0.0) / -wc.ravel()[down]
+    drop = smallest_stable(down_key, downs)
+    return (_gather_moves(arr, cols, up[pick], up_key[pick]),
+            _gather_moves(arr, cols, down[drop], down_key[drop]))
+
+
+def _gather_moves(arr: DualArrays, cols: np.ndarray, flat: np.ndarray,
+                  key: np.ndarray) -> Moves:
+    m = arr.value.shape[1]
+    u, j = flat // m, flat % m
+    cur = cols[u]
+    return (u, j, arr.value[u, j] - arr.value[u, cur], arr.costs[:, u, j] - arr.costs[:, u, cur],
+            key)
 
 
 def pair_swap(
@@ -127,28 +149,25 @@ def pair_swap(
 
     t0 = time.perf_counter()
     cols = np.array(cols, dtype=np.int64)
-    n, m = arr.value.shape
-    valid = np.ones((n, m), dtype=bool) if arr.valid is None else arr.valid
-    unit, cell = np.nonzero(valid)
     w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
     for _ in range(max_rounds):
         if time.perf_counter() - t0 > time_limit:
             break
         slack = row_slack(arr, cols)
-        u, j, dv, dc, up, down = best_moves(arr, cols, unit, cell, w, ups, downs)
-        if up.size == 0 or down.size == 0:
+        (uu, uj, udv, udc, _), (du, dj, ddv, ddc, _) = best_moves(arr, cols, w, ups, downs)
+        if uu.size == 0 or du.size == 0:
             break
-        ok = u[up][:, None] != u[down][None, :]
+        ok = uu[:, None] != du[None, :]
         for k in range(arr.n_rows):
-            ok &= dc[k, up][:, None] + dc[k, down][None, :] <= slack[k]
-        gain = np.where(ok, dv[up][:, None] + dv[down][None, :], -np.inf)
+            ok &= udc[k][:, None] + ddc[k][None, :] <= slack[k]
+        gain = np.where(ok, udv[:, None] + ddv[None, :], -np.inf)
         best = int(np.argmax(gain))
         a, b = np.unravel_index(best, gain.shape)
         if not gain[a, b] > 1e-12 * max(1.0, abs(float(arr.objective(cols)))):
             break
         before = cols.copy()
-        cols[u[up[a]]] = j[up[a]]
-        cols[u[down[b]]] = j[down[b]]
+        cols[uu[a]] = uj[a]
+        cols[du[b]] = dj[b]
         if np.any(row_slack(arr, cols) < 0):  # rounding: undo and stop
             cols = before
             break
