@@ -14,8 +14,13 @@ with numba, the compiled kernels), ``new-numpy`` (the working tree with
 ``TREATALLOC_COMPILED=0``). Before the timed runs every tree solves once (untimed) at the
 smallest size, so numba's JIT cache is filled (its compile time is reported then).
 
+``--warm`` times the second solve of the instance in its process instead of the first (the
+numba import and its kernels' loading, about 1 s, are then paid before the clock starts);
+``--seeds`` runs every repeat on several instance seeds (the medians are over all of them).
+
 Usage: .venv/bin/python benchmarks/bench_old_new.py OLD_COMMIT [--case dual|exact|both|three]
-       [--sizes N [N ...]] [--repeats R] [--variants old new new-numpy] [--json FILE]
+       [--sizes N [N ...]] [--repeats R] [--variants old new new-numpy] [--warm]
+       [--seeds S [S ...]] [--json FILE]
 """
 
 from __future__ import annotations
@@ -46,8 +51,10 @@ def status_kb(key):
     return -1
 
 solver, users, options, budgets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-inst = synthetic_instance(users, options, budgets, seed=0)
+inst = synthetic_instance(users, options, budgets, seed=int(sys.argv[6]))
 arrays = inst.value.nbytes + inst.costs.nbytes
+if sys.argv[5] == "1":  # --warm: the process has solved this instance once already
+    solve(inst, solver)
 try:
     Path("/proc/self/clear_refs").write_text("5")
     reset = True
@@ -76,12 +83,12 @@ def export(commit: str, folder: Path) -> Path:
 
 
 def run(tree: Path, solver: str, users: int, compiled: str | None = None,
-        shape: tuple[int, int] = (5, 1)) -> dict[str, object]:
+        shape: tuple[int, int] = (5, 1), warm: bool = False, seed: int = 0) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     if compiled is not None:
         env["TREATALLOC_COMPILED"] = compiled
     done = subprocess.run([sys.executable, "-c", CASE, solver, str(users), str(shape[0]),
-                           str(shape[1])], env=env,
+                           str(shape[1]), "1" if warm else "0", str(seed)], env=env,
                           capture_output=True, text=True, check=True, cwd=tree)
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert str(out["where"]).startswith(str(tree)), (out["where"], tree)
@@ -106,6 +113,11 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--variants", nargs="+", default=["old", "new"],
                    choices=["old", "new", "new-numpy"])
+    p.add_argument("--warm", action="store_true",
+                   help="time the second solve of the instance in its process (imports, "
+                        "numba's kernels and caches loaded), as in a notebook or a service")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="instance seeds; each repeat runs every seed (default 0)")
     p.add_argument("--json", default=None, help="also write every run as JSON lines here")
     a = p.parse_args()
     defaults = {"dual": 10_000_000, "dual-exact": 100_000}
@@ -130,18 +142,19 @@ def main() -> int:
             for users in sizes:
                 times: dict[str, list[float]] = {v: [] for v in a.variants}
                 peaks: dict[str, list[float]] = {v: [] for v in a.variants}
-                for rep in range(a.repeats):
+                for rep, seed in ((r, s) for r in range(a.repeats) for s in a.seeds):
                     for label in a.variants:
                         tree, comp = trees[label]
-                        r = run(tree, solver, users, comp, shape)
+                        r = run(tree, solver, users, comp, shape, a.warm, seed)
                         r.update(solver=solver, users=users, variant=label, repeat=rep,
-                                 load=loadavg())
+                                 seed=seed, load=loadavg())
                         records.append(r)
                         times[label].append(float(r["seconds"]))  # type: ignore[arg-type]
                         peak = float(r["peak_kb"]) * 1024 / float(r["arrays_bytes"])  # type: ignore[arg-type]
                         peaks[label].append(peak)
                         tim = {k: round(v, 2) for k, v in (r.get("timings") or {}).items()}  # type: ignore[attr-defined]
-                        print(f"{solver} {users:,} {label} run {rep}: {r['seconds']:.2f} s  "
+                        print(f"{solver} {users:,} seed {seed} {label} run {rep}: "
+                              f"{r['seconds']:.2f} s  "
                               f"status {r['status']}  gap {r['gap']:.2e}  objective "
                               f"{r['objective']!r}  peak {peak:.2f}x arrays  maxrss "
                               f"{float(r['maxrss_kb']) / 2**20:.2f} GiB  {tim}  "  # type: ignore[arg-type]
