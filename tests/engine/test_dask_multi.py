@@ -96,6 +96,22 @@ def test_a_sampled_start_is_the_same_on_dask(dask_client, monkeypatch, case):
     within_gap(res.objective, ref)
 
 
+def test_a_time_limit_is_kept_with_several_budgets(dask_client):
+    """The promise of tests/engine/test_time_limits.py (the answer within 1.1 x limit + 1 s)
+    on an instance whose unlimited Dask solve takes several times the limit."""
+    import time
+
+    inst = synthetic_instance(400_000, 5, 3, seed=5)
+    opts = {"backend": "dask", "client": dask_client, "partition_rows": 4 * BLOCK * 5}
+    limit = 1.5
+    t = time.perf_counter()
+    res = solve(inst, "dual", time_limit=limit, options=opts)
+    took = time.perf_counter() - t
+    assert took <= 1.1 * limit + 1.0, (took, res.detail.get("timings"))
+    assert res.assignment is not None and evaluate(inst, res.assignment).feasible
+    assert res.bound is not None and res.bound >= res.objective
+
+
 def test_capacity_binds_and_is_held(dask_client):
     inst = CASES["1 budget + capacity"]()
     res = solve(inst, "dual", options={"backend": "dask", "client": dask_client,
