@@ -169,6 +169,18 @@ def task_cols_of(ep: EvalPart) -> np.ndarray:
     return ep.index
 
 
+def task_cheapest(handle: Any, *, spec: MultiSpec, w: np.ndarray) -> np.ndarray:
+    """engine.repair.cheapest on this partition: every unit's cell of least weighted cost
+    (ties: the higher value), the null cell for at-most-one."""
+    arr = _prep(handle, spec).arr
+    if arr.null_column is not None:
+        return np.full(arr.n_units, arr.null_column, dtype=np.int64)
+    wc = np.tensordot(w, arr.costs, axes=1)
+    if arr.valid is not None:
+        wc = np.where(arr.valid, wc, np.inf)
+    return np.lexsort((-arr.value, wc), axis=-1)[:, 0].astype(np.int64)
+
+
 def task_usage(handle: Any, cols: np.ndarray, *, spec: MultiSpec) -> tuple[np.ndarray, float]:
     """(R,) use of every row and the value of the allocation ``cols`` on this partition."""
     arr = _prep(handle, spec).arr
@@ -391,7 +403,7 @@ class Cluster:
         return out
 
 
-def repair(cl: Cluster, cols: list[Any], weights: np.ndarray,
+def repair(cl: Cluster, cols: list[Any], weights: np.ndarray | None,
            max_rounds: int = 100) -> list[Any]:
     """engine.dual.improve.repair over the partitions."""
     limits = cl.limits
@@ -417,6 +429,22 @@ def repair(cl: Cluster, cols: list[Any], weights: np.ndarray,
         take = order[: min(k, order.size)]
         cols = cl.set_cols(cols, gunit[take], best[take])
     return cols
+
+
+def greedy(cl: Cluster) -> tuple[list[Any] | None, float | None]:
+    """engine.backends.greedy over the partitions, for Parquet parts where the repair of the
+    Lagrangian choice failed: every unit's cheapest cell by budget / limit, repaired, filled.
+    (None, None) where even that breaks a row."""
+    w = np.zeros(cl.limits.size)
+    nb = cl.spec.n_budgets
+    w[:nb] = 1.0 / np.maximum(np.abs(cl.limits[:nb]), 1e-12)
+    cols = repair(cl, cl.map(task_cheapest, cl.handles, spec=cl.spec, w=w), None)
+    use, _ = cl.usage(cols)
+    if not np.all(cl.limits - use >= 0):
+        return None, None
+    cols = fill(cl, cols, None, 200)
+    _, obj = cl.usage(cols)
+    return cols, obj
 
 
 def fill(cl: Cluster, cols: list[Any], weights: np.ndarray | None,
@@ -801,7 +829,8 @@ def solve_multi_dask(
                 _, obj = cl.usage(cols)
             del arr
         elif cols is None:
-            detail["fallback"] = "none"
+            cols, obj = greedy(cl)
+            detail["fallback"] = "greedy" if cols is not None else "none"
         if cols is not None and obj is not None and dual_opts.polish:
             gap = (m.bound - obj) / max(1.0, abs(m.bound))
             rest = left()

@@ -112,6 +112,30 @@ def test_a_time_limit_is_kept_with_several_budgets(dask_client):
     assert res.bound is not None and res.bound >= res.objective
 
 
+@pytest.mark.parametrize("choose", ["exactly-one", "at-most-one"])
+def test_parquet_parts_fall_back_to_the_distributed_greedy(dask_client, tmp_path, monkeypatch,
+                                                           choose):
+    """Where the repair of the Lagrangian choice finds nothing, Parquet parts (no instance in
+    the driver's memory) start the polish from engine.backends.greedy's allocation computed
+    over the partitions, as an in-memory instance starts from the in-memory greedy."""
+    from engine.distributed import dask_multi
+
+    monkeypatch.setattr(dask_multi.DaskOracle, "primal", lambda self, *a: None)
+    inst = with_capacity(synthetic_instance(30_000, 4, 2, seed=8, choose=choose), 2, 0.1)
+    manifest = write_instance_parts(inst, tmp_path / "inst", units_per_part=BLOCK)
+    out = tmp_path / "alloc"
+    res = solve_dual_dask(manifest, options={"client": dask_client, "out": str(out),
+                                             "core_size": CORE})
+    assert res.detail["fallback"] == "greedy", res.message
+    from engine.validate import assignment_from_frame
+
+    ev = evaluate(inst, assignment_from_frame(inst, pd.read_parquet(out)))
+    assert ev.feasible and _same(ev.objective, res.objective)
+    # the polish from the greedy start still closes most of the gap
+    assert res.bound is not None and res.objective <= res.bound
+    assert res.gap is not None and res.gap < 1e-3, res.gap
+
+
 def test_capacity_binds_and_is_held(dask_client):
     inst = CASES["1 budget + capacity"]()
     res = solve(inst, "dual", options={"backend": "dask", "client": dask_client,
