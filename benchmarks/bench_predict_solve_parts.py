@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_predict_solve_parts.py [--users 100000000] [--parts 50]
         [--workers 2] [--workdir DIR] [--skip-solve] [--skip-predict]
+        [--predict-backend stream|dask|both]
 
 Set-up (timed, not part of the figure): the TSM-SL model and the features-only Parquet table of
 ``--users`` simulated users of bench_predict_scale.py (13 features, one file written in chunks of
@@ -9,7 +10,8 @@ Set-up (timed, not part of the figure): the TSM-SL model and the features-only P
 psutil (the process itself = the driver; its descendants = the Dask nannies and workers):
 
 1. ``treatalloc predict MODEL USERS --budget 0.5 --per-capita --out INSTANCE --parts P``: the
-   features are streamed 500,000 rows at a time, the instance written as P Parquet parts;
+   features are streamed 500,000 rows at a time, the instance written as P Parquet parts
+   (``--predict-backend dask``: ``--backend dask --workers W``, every part by a worker);
 2. ``treatalloc solve INSTANCE --solver dual --backend dask -O n_workers=W --out ALLOC --json``.
 
 Reported: wall time, peak RSS of the driver, peak of the sum over the workers (an upper
@@ -70,16 +72,31 @@ def run_sampled(cmd: list[str], interval: float = 0.2) -> tuple[float, int, int,
         return wall, peaks[0], peaks[1], out.read()
 
 
-def predict(py: str, model: Path, users: Path, inst: Path, parts: int, n_users: int) -> None:
+def predict(py: str, model: Path, users: Path, inst: Path, parts: int, n_users: int,
+            backend: str = "stream", workers: int = 2) -> None:
     arrays = 2 * n_users * 5 * 8
-    wall, driver, _, _ = run_sampled([py, "-m", "treatalloc", "predict", str(model), str(users),
-                                      "--budget", "0.5", "--per-capita", "--out", str(inst),
-                                      "--parts", str(parts), "--force", "--json"])
+    extra = ["--backend", "dask", "--workers", str(workers)] if backend == "dask" else []
+    wall, driver, kids, _ = run_sampled([py, "-m", "treatalloc", "predict", str(model),
+                                         str(users), "--budget", "0.5", "--per-capita", "--out",
+                                         str(inst), "--parts", str(parts), "--force", "--json",
+                                         *extra])
     size = sum(f.stat().st_size for f in (inst / "options").iterdir())
-    print(f"predict {n_users:,} users x 5 arms -> {parts} Parquet parts "
+    where = (f", workers (sum) {kids / 2**30:.2f} GiB ({workers} workers)"
+             if backend == "dask" else "")
+    print(f"predict ({backend}) {n_users:,} users x 5 arms -> {parts} Parquet parts "
           f"({size / 2**30:.2f} GiB): {wall:.1f} s wall, peak RSS {driver / 2**30:.2f} GiB "
-          f"({driver / arrays:.2f} x the value+cost arrays, {arrays / 2**30:.2f} GiB)",
+          f"({driver / arrays:.2f} x the value+cost arrays, {arrays / 2**30:.2f} GiB){where}",
           flush=True)
+
+
+def same_tables(a: Path, b: Path) -> bool:
+    """Whether two predicted instances hold the same parts with the same rows (bit for bit)."""
+    import pyarrow.parquet as pq
+
+    fa, fb = sorted((a / "options").iterdir()), sorted((b / "options").iterdir())
+    if [f.name for f in fa] != [f.name for f in fb]:
+        return False
+    return all(pq.read_table(x).equals(pq.read_table(y)) for x, y in zip(fa, fb, strict=True))
 
 
 def main() -> None:
@@ -92,6 +109,9 @@ def main() -> None:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--skip-solve", action="store_true")
     ap.add_argument("--skip-predict", action="store_true")
+    ap.add_argument("--predict-backend", choices=["stream", "dask", "both"], default="stream",
+                    help="predict in one process, on Dask workers, or both side by side (then "
+                         "the two instances are compared part by part and the Dask one solved)")
     args = ap.parse_args()
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="bench_parts_"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -102,7 +122,16 @@ def main() -> None:
     if args.skip_predict and (inst / "instance.toml").exists():
         print("predict: skipped, the instance in the work folder is reused", flush=True)
     else:
-        predict(py, model, users, inst, args.parts, args.users)
+        backends = ["stream", "dask"] if args.predict_backend == "both" else [
+            args.predict_backend]
+        for backend in backends:
+            predict(py, model, users, inst.with_name(f"instance_{backend}"), args.parts,
+                    args.users, backend, args.workers)
+        if len(backends) == 2:
+            print("the two instances are the same, part by part: "
+                  f"{same_tables(tmp / 'instance_stream', tmp / 'instance_dask')}", flush=True)
+        shutil.rmtree(inst, ignore_errors=True)
+        inst.with_name(f"instance_{backends[-1]}").rename(inst)
     if not args.skip_solve:
         shutil.rmtree(alloc, ignore_errors=True)
         wall, driver, workers, out = run_sampled(

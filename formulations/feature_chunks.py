@@ -68,17 +68,24 @@ class FeatureChunks:
                                                name=self.name, source=self.source,
                                                row_offset=start, unique=False)
                     if self.unit and rising:
-                        rising, last = _still_rising(part.unit_ids, last)
+                        rising, last = still_rising(part.unit_ids, last)
                     start += batch.num_rows
                     yield part
         if self.unit and not rising:
-            whole = np.concatenate([
-                pq.read_table(f, columns=[self.unit]).column(0).to_numpy(zero_copy_only=False)
-                for f in part_files(self.path)])
-            check_unique_ids(whole, self.unit, self.source)
+            self.check_unique_units()
+
+    def check_unique_units(self) -> None:
+        """Read the unit column alone, whole, and raise on the first id that repeats."""
+        import pyarrow.parquet as pq
+
+        assert self.unit is not None
+        whole = np.concatenate([
+            pq.read_table(f, columns=[self.unit]).column(0).to_numpy(zero_copy_only=False)
+            for f in part_files(self.path)])
+        check_unique_ids(whole, self.unit, self.source)
 
 
-def _still_rising(ids: np.ndarray, last: object) -> tuple[bool, object]:
+def still_rising(ids: np.ndarray, last: object) -> tuple[bool, object]:
     """Whether ``ids`` rise strictly and start above ``last`` (the previous chunk's last id)."""
     if ids.dtype.kind not in "iu" or ids.size == 0:
         return False, None

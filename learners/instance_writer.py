@@ -49,7 +49,7 @@ class WrittenInstance:
     """the predicted incremental spend of giving every unit its most valuable arm"""
 
 
-def _rows(
+def table_rows(
     inc_v: np.ndarray, inc_c: np.ndarray, units: np.ndarray, arms: tuple[str, ...]
 ) -> dict[str, Any]:
     n, m = inc_v.shape
@@ -81,8 +81,6 @@ def write_predictions(
     ``parts`` (Parquet only): write the table as a folder of that many files of consecutive
     units instead of one file (fewer where there are fewer units).
     """
-    import tomli_w
-
     if parts is not None and (parts < 1 or table_format != "parquet"):
         raise UsageError(f"parts: expected a positive number of Parquet parts, got {parts} "
                          f"({table_format})")
@@ -113,11 +111,11 @@ def write_predictions(
                 inc_v, inc_c = incremental(*provider.predict(part))
                 rows = np.arange(inc_v.shape[0])
                 top += float(inc_c[rows, np.argmax(inc_v, axis=1)].sum())
-                cols = _rows(inc_v, inc_c, part.unit_ids, arms)
+                cols = table_rows(inc_v, inc_c, part.unit_ids, arms)
                 if split is not None:
                     split.write(cols, part.n_units)
                 elif table_format == "parquet":
-                    writer = _append_parquet(writer, target, cols, arms)
+                    writer = append_parquet(writer, target, cols, arms)
                 else:
                     frame = pd.DataFrame({**cols, "arm": np.asarray(arms, dtype=object)[
                         cols["arm"]]})
@@ -129,17 +127,26 @@ def write_predictions(
                 writer.close()
             if split is not None:
                 split.close()
-        manifest = {
-            "name": name or f"{provider.method}_{table_name_base}",
-            "description": f"incremental predictions of a {provider.method} model over "
-                           f"{arms[0]!r}",
-            "table": table_name, "unit": "unit", "option": "arm", "value": "value",
-            "choose": "exactly-one",
-            "budgets": [{"name": BUDGET, "column": BUDGET, "limit": float(limit)}],
-        }
-        (tmp / "instance.toml").write_text(tomli_w.dumps(manifest), encoding="utf-8")
+        write_manifest(tmp, provider, name or f"{provider.method}_{table_name_base}",
+                       table_name, limit)
     m = len(arms)
     return WrittenInstance(Path(out), n, n * m, float(limit), top)
+
+
+def write_manifest(folder: Path, provider: ParameterProvider, name: str, table_name: str,
+                   limit: float) -> None:
+    """``instance.toml`` of a predicted instance: the table, its columns, the one budget."""
+    import tomli_w
+
+    manifest = {
+        "name": name,
+        "description": f"incremental predictions of a {provider.method} model over "
+                       f"{provider.arms[0]!r}",
+        "table": table_name, "unit": "unit", "option": "arm", "value": "value",
+        "choose": "exactly-one",
+        "budgets": [{"name": BUDGET, "column": BUDGET, "limit": float(limit)}],
+    }
+    (folder / "instance.toml").write_text(tomli_w.dumps(manifest), encoding="utf-8")
 
 
 class _PartWriter:
@@ -156,7 +163,7 @@ class _PartWriter:
             take = min(n_units - done, self.part_units - self.filled)
             lo, hi = done * self.m, (done + take) * self.m
             path = self.folder / f"part-{self.part_no:05d}.parquet"
-            self.writer = _append_parquet(self.writer, path, {k: v[lo:hi] for k, v in
+            self.writer = append_parquet(self.writer, path, {k: v[lo:hi] for k, v in
                                                               cols.items()}, self.arms)
             done += take
             self.filled += take
@@ -170,7 +177,7 @@ class _PartWriter:
             self.writer = None
 
 
-def _append_parquet(writer: Any, target: Path, cols: dict[str, Any], arms: tuple[str, ...]) -> Any:
+def append_parquet(writer: Any, target: Path, cols: dict[str, Any], arms: tuple[str, ...]) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

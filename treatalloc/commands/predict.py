@@ -23,6 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parts", type=int, default=None, metavar="N",
                    help="write the table as a folder of N Parquet parts of consecutive units "
                         "(implies --parquet), for `treatalloc solve --backend dask`")
+    p.add_argument("--backend", choices=["stream", "dask"], default="stream",
+                   help="with --parts: stream the table through this process (default), or "
+                        "let Dask workers predict and write a part each (Parquet features)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address for --backend dask (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="LocalCluster worker processes for --backend dask (default 2)")
     p.add_argument("--name", default=None, help="instance name (default METHOD_DATA)")
     p.add_argument("--trust", action="append", default=[], metavar="PREFIX",
                    help="scikit-learn models: also trust types under this module prefix")
@@ -42,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.parts is not None and args.parts < 1:
         raise UsageError(f"--parts: expected a positive number of parts, got {args.parts}")
+    if args.backend == "dask" and args.parts is None:
+        raise UsageError("--backend dask: give --parts N (the workers write one part each)")
+    if args.workers < 1:
+        raise UsageError(f"--workers: expected a positive number of workers, got {args.workers}")
     check_output_dir(args.out, "--out", force=args.force)
     provider = load_model(args.model, trusted=tuple(args.trust))
     data = load_units(args.data, args)
@@ -53,9 +64,22 @@ def run(args: argparse.Namespace) -> int:
 
             arm_columns(tuple(provider.arms), load_experiment(args.data))
     limit = total_budget(args.budget, data.n_units, per_capita=args.per_capita)
-    written = write_predictions(provider, data, limit, args.out,
-                                table_format="parquet" if args.parquet or args.parts else "csv",
-                                name=args.name, force=args.force, parts=args.parts)
+    if args.backend == "dask":
+        from formulations.feature_chunks import FeatureChunks
+        from learners.dask_predict import write_predictions_dask
+
+        if not isinstance(data, FeatureChunks):
+            raise UsageError(f"--backend dask: DATA {args.data!r} must have a Parquet table "
+                             "(a file or a folder of parts), which the workers read in place")
+        written = write_predictions_dask(
+            args.model, data, limit, args.out, parts=args.parts, trusted=tuple(args.trust),
+            dask_options={"scheduler": args.scheduler, "n_workers": args.workers},
+            name=args.name, force=args.force)
+    else:
+        written = write_predictions(provider, data, limit, args.out,
+                                    table_format="parquet" if args.parquet or args.parts
+                                    else "csv", name=args.name, force=args.force,
+                                    parts=args.parts)
     if limit >= written.all_max_spend:
         print(f"treatalloc predict: warning: the limit {limit:.6g} is at least the predicted "
               f"spend of giving every unit its most valuable arm ({written.all_max_spend:.6g}):"
