@@ -1,11 +1,12 @@
 """``treatalloc predict --parts N --backend dask``: the parts predicted and written by Dask workers.
 
 :func:`learners.instance_writer.write_predictions` streams the features through one process.
-Here the Parquet features (a file or a folder of parts) are cut into N consecutive row ranges
-along their row groups, whose sizes the Parquet footers give without reading any data; each
-range is one task, as ``dask.dataframe.map_partitions`` would make one per partition, but with
-the partition boundaries chosen by rows so that the N output parts are the N ranges: a worker
-reads only its range, a record batch at a time, predicts it with the model (loaded once per
+Here the Parquet features (a file or a folder of parts) are cut into N ranges of
+``ceil(n / N)`` consecutive rows, placed on the row groups whose sizes the Parquet footers give
+without reading any data; each range is one task, as ``dask.dataframe.map_partitions`` would
+make one per partition, but with the boundaries chosen by rows so that the N output parts are
+the N ranges: a worker reads only the row groups its range touches, a record batch at a time,
+stopping at the range's end, predicts it with the model (loaded once per
 worker process from the model folder, never shipped by the driver) and writes its own part
 ``options/part-NNNNN.parquet``. The driver holds the plan and one summary per part (units,
 first and last id, the predicted all-max spend); no feature or prediction passes through it.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +80,16 @@ class PartSummary:
     rising: bool
 
 
-_MODELS: dict[tuple[str, tuple[str, ...]], Any] = {}
+_MODELS: dict[tuple[str, tuple[str, ...], int], Any] = {}
 
 
 def _model(model_dir: str, trusted: tuple[str, ...]) -> Any:
-    """The model of ``model_dir``, loaded once per worker process."""
+    """The model of ``model_dir``, loaded once per worker process (again where a file of the
+    folder changed: a long-lived cluster may see a model refitted into the same folder)."""
     from learners.saved import load_model
 
-    key = (model_dir, trusted)
+    stamp = max((f.stat().st_mtime_ns for f in Path(model_dir).iterdir()), default=0)
+    key = (model_dir, trusted, stamp)
     if key not in _MODELS:
         _MODELS[key] = load_model(model_dir, trusted=trusted)
     return _MODELS[key]
@@ -118,6 +121,8 @@ def task_predict_range(rr: RowRange, target: str, *, model_dir: str, trusted: tu
                     b_lo, b_hi = max(lo - seen, 0), min(hi - seen, batch.num_rows)
                     seen += batch.num_rows
                     if b_hi <= b_lo:
+                        if seen >= hi:
+                            break  # past the range: the rest of the group is another's
                         continue
                     frame = pa.Table.from_batches([batch.slice(b_lo, b_hi - b_lo)]).to_pandas()
                     part = features_from_frame(frame, features=chunks.features,
@@ -152,18 +157,26 @@ def write_predictions_dask(
     trusted: tuple[str, ...] = (),
     name: str | None = None,
     force: bool = False,
+    provider: Any = None,
 ) -> WrittenInstance:
     """:func:`learners.instance_writer.write_predictions` with ``parts`` on Dask workers.
 
     ``dask_options``: engine.distributed.cluster.dask_client's (``scheduler``, ``client``,
     ``n_workers``, ``threads_per_worker``); on a LocalCluster started here each worker runs
-    torch on its ``threads_per_worker`` threads only."""
+    torch on its ``threads_per_worker`` threads only. ``provider``: the model already loaded
+    here (for its arms and method), else it is loaded from ``model_dir``.
+
+    Every path given to the workers is absolute (a scheduler's workers may run elsewhere);
+    where tasks fail, all are waited for before the folder is removed, and the error raised is
+    that of the first failing range in table order, as the one-process stream would raise."""
     from engine.distributed.cluster import dask_client
     from learners.saved import load_model
 
     if parts < 1:
         raise UsageError(f"parts: expected a positive number of Parquet parts, got {parts}")
-    provider = load_model(model_dir, trusted=trusted)  # the arms and the method, and a check
+    if provider is None:
+        provider = load_model(model_dir, trusted=trusted)
+    chunks = replace(chunks, path=chunks.path.resolve())
     opts = dict(dask_options or {})
     # torch's threads are set only in the worker processes of a LocalCluster started here: a
     # given cluster may run its workers in this very process (processes=False)
@@ -171,14 +184,14 @@ def write_predictions_dask(
     threads = int(opts.get("threads_per_worker", 1)) if own else 0
     ranges = plan_ranges(chunks, parts)
     with atomic_dir(out, replace=force) as tmp:
-        folder = tmp / "options"
+        folder = tmp.resolve() / "options"
         folder.mkdir()
         targets = [str(folder / f"part-{i:05d}.parquet") for i in range(len(ranges))]
         with dask_client(opts) as client:
             futures = client.map(task_predict_range, ranges, targets, pure=False,
                                  model_dir=str(Path(model_dir).resolve()), trusted=trusted,
                                  chunks=chunks, threads=threads)
-            got: list[PartSummary] = list(client.gather(futures))
+            got = _results_in_order(futures)
         if chunks.unit and not _ranges_rise(got):
             chunks.check_unique_units()
         write_manifest(tmp, provider, name or f"{provider.method}_{chunks.name}", "options",
@@ -186,6 +199,18 @@ def write_predictions_dask(
     n = sum(p.n_units for p in got)
     return WrittenInstance(Path(out), n, n * len(provider.arms), float(limit),
                            sum(p.all_max_spend for p in got))
+
+
+def _results_in_order(futures: list[Any]) -> list[PartSummary]:
+    """Every task's summary; where some failed, the error of the first in table order, raised
+    once no task is still writing into the folder."""
+    from distributed import wait
+
+    wait(futures)
+    for f in futures:
+        if f.status == "error":
+            f.result()  # raises the task's own exception
+    return [f.result() for f in futures]
 
 
 def _ranges_rise(got: list[PartSummary]) -> bool:

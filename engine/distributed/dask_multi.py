@@ -4,8 +4,9 @@ The dual rows are those of engine/dual/arrays.py (budgets at their target limits
 "at most L units get option o" as a row with cost 1 on option o's cells and limit floor(L)).
 The method is engine/dual/multi_budget.py's, step for step, with the data on the workers:
 
-* **start**: every row's multiplier when it is the only row, each by the one-budget histogram
-  and selection rounds of engine/distributed/dask_dual.py on that row's hulls;
+* **start**: every row's multiplier when it is the only row, on the in-memory start sample
+  (engine.dual.multi_budget.start_sample: the same units by global position, gathered to the
+  driver, about START_UNITS of them);
 * **bundle**: :func:`engine.dual.multi_budget.level_bundle` with a :class:`DaskOracle`; an
   evaluation is one pass over the partitions, each returning per block of BLOCK_ROWS units its
   part of ``sum_i max_j (v_ij - lam . c_ij)`` and of the spend of that choice (the subgradient
@@ -431,19 +432,25 @@ def repair(cl: Cluster, cols: list[Any], weights: np.ndarray | None,
     return cols
 
 
-def greedy(cl: Cluster) -> tuple[list[Any] | None, float | None]:
-    """engine.backends.greedy over the partitions, for Parquet parts where the repair of the
-    Lagrangian choice failed: every unit's cheapest cell by budget / limit, repaired, filled.
-    (None, None) where even that breaks a row."""
+def greedy(cl: Cluster, left: Callable[[], float | None]) -> tuple[list[Any] | None,
+                                                                   float | None]:
+    """engine.backends.greedy's method over the partitions, for Parquet parts where the repair
+    of the Lagrangian choice failed: every unit's cheapest cell by budget / target limit,
+    repaired, then filled while ``left()`` (the time limit's rest; None: no limit) is not
+    spent. (None, None) where even that breaks a row."""
     w = np.zeros(cl.limits.size)
     nb = cl.spec.n_budgets
     w[:nb] = 1.0 / np.maximum(np.abs(cl.limits[:nb]), 1e-12)
     cols = repair(cl, cl.map(task_cheapest, cl.handles, spec=cl.spec, w=w), None)
-    use, _ = cl.usage(cols)
+    use, obj = cl.usage(cols)
     if not np.all(cl.limits - use >= 0):
         return None, None
-    cols = fill(cl, cols, None, 200)
-    _, obj = cl.usage(cols)
+    from engine.stopping import interrupted
+
+    rest = left()
+    if (rest is None or rest > 0) and not interrupted():
+        cols = fill(cl, cols, None, 200)
+        _, obj = cl.usage(cols)
     return cols, obj
 
 
@@ -829,7 +836,7 @@ def solve_multi_dask(
                 _, obj = cl.usage(cols)
             del arr
         elif cols is None:
-            cols, obj = greedy(cl)
+            cols, obj = greedy(cl, left)
             detail["fallback"] = "greedy" if cols is not None else "none"
         if cols is not None and obj is not None and dual_opts.polish:
             gap = (m.bound - obj) / max(1.0, abs(m.bound))

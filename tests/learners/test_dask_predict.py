@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 from formulations.errors import InstanceError
 from formulations.experiment_data import write_experiment
@@ -38,6 +38,8 @@ def model_dir(small_sim: Simulation, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def cluster():  # type: ignore[no-untyped-def]
+    import distributed
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as c:
         yield c
@@ -115,6 +117,30 @@ def test_a_repeated_id_across_parts_is_refused_and_nothing_is_left(
         write_predictions_dask(model_dir, chunks, 60.0, tmp_path / "out", parts=3,
                                dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
     assert not (tmp_path / "out").exists()
+    # two bad ranges: the first in table order is named, as the stream names it, whichever
+    # task fails first
+    frame.loc[40, FEATURES[1]] = np.inf
+    write_experiment(frame, bad, {"name": "users", "features": list(FEATURES), "unit": "uid"},
+                     table_format="parquet", check=False)
+    chunks = manifest_feature_chunks(bad)
+    assert chunks is not None
+    with pytest.raises(InstanceError, match=r"row 41\b"):
+        write_predictions_dask(model_dir, chunks, 60.0, tmp_path / "out", parts=3,
+                               dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
+    assert not (tmp_path / "out").exists()
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_relative_paths_reach_the_workers(small_sim: Simulation, model_dir: Path,
+                                         cluster: object, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    users(small_sim, tmp_path / "u")
+    monkeypatch.chdir(tmp_path)
+    chunks = manifest_feature_chunks(Path("u") / "data.toml")
+    assert chunks is not None and not chunks.path.is_absolute()
+    got = write_predictions_dask(model_dir, chunks, 60.0, "rel", parts=2,
+                                 dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
+    assert got.n_units == N and len(list((tmp_path / "rel" / "options").iterdir())) == 2
 
 
 def test_cli_predict_on_dask_then_solve_on_dask(small_sim: Simulation, model_dir: Path,

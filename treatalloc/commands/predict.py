@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--parts: expected a positive number of parts, got {args.parts}")
     if args.backend == "dask" and args.parts is None:
         raise UsageError("--backend dask: give --parts N (the workers write one part each)")
+    if args.backend != "dask" and (args.scheduler is not None or args.workers != 2):
+        raise UsageError("--scheduler and --workers: only with --backend dask")
     if args.workers < 1:
         raise UsageError(f"--workers: expected a positive number of workers, got {args.workers}")
     check_output_dir(args.out, "--out", force=args.force)
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         written = write_predictions_dask(
             args.model, data, limit, args.out, parts=args.parts, trusted=tuple(args.trust),
             dask_options={"scheduler": args.scheduler, "n_workers": args.workers},
-            name=args.name, force=args.force)
+            name=args.name, force=args.force, provider=provider)
     else:
         written = write_predictions(provider, data, limit, args.out,
                                     table_format="parquet" if args.parquet or args.parts
