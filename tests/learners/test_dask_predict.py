@@ -41,7 +41,7 @@ def cluster():  # type: ignore[no-untyped-def]
     import distributed
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as c:
+                                  dashboard_address=":0") as c:
         yield c
 
 

@@ -136,7 +136,7 @@ def test_parts_solve_on_dask_to_the_in_memory_dual(small_sim: Simulation, model:
     assert np.array_equal(one.value, parts.value) and np.array_equal(one.costs, parts.costs)
     ref = solve(one, "dual")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         dask = solve_dual_dask(tmp_path / "parts" / "instance.toml",
                                options={"scheduler": cluster.scheduler_address,
                                         "out": str(tmp_path / "alloc")})
