@@ -96,6 +96,41 @@ def test_a_sampled_start_is_the_same_on_dask(dask_client, monkeypatch, case):
     within_gap(res.objective, ref)
 
 
+def test_a_sampled_start_over_parts_of_different_widths(dask_client, tmp_path, monkeypatch):
+    """Parquet parts whose units have fewer options than the others' (a narrower dense layout,
+    the null column last in each): the gathered start sample is widened to the in-memory
+    layout, so the bundle takes the in-memory points (parts of whole kernel blocks: the same
+    bits)."""
+    import engine.dual.multi_budget as mb
+    from formulations.instance import Budget
+
+    monkeypatch.setattr(mb, "START_UNITS", 2_000)
+    rng = np.random.default_rng(11)
+    n = 2 * BLOCK + 7_000
+    counts = np.where(np.arange(n) < BLOCK, 2, 4)  # the first part's units: 2 options
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    rows = int(offsets[-1])
+    codes = np.concatenate([np.arange(c) for c in counts]).astype(np.int32)
+    value = rng.uniform(0.1, 5.0, rows) * (1 + codes)
+    costs = rng.uniform(0.5, 3.0, (2, rows)) * (1 + codes)
+    inst = Instance(name="widths", unit_ids=np.arange(n, dtype=np.int64), offsets=offsets,
+                    option_codes=codes, option_labels=("a", "b", "c", "d"), value=value,
+                    costs=costs, budgets=(Budget("x", 0.25 * costs[0].sum() / 3, "x"),
+                                          Budget("y", 0.2 * costs[1].sum() / 3, "y")),
+                    choose="at-most-one")
+    manifest = write_instance_parts(inst, tmp_path / "inst", units_per_part=BLOCK)
+    stride = mb.start_stride(n)
+    assert stride > 1 and BLOCK % stride  # the second part's base is off the stride
+    ref = solve(load_instance(manifest), "dual", options={"core_size": CORE})
+    res = solve_dual_dask(manifest, options={"client": dask_client, "out": str(tmp_path / "a"),
+                                             "core_size": CORE})
+    assert res.detail["aligned_partitions"]
+    assert _same(res.bound, ref.bound), (res.bound, ref.bound)
+    assert res.detail["iterations"] == ref.detail["iterations"]
+    assert res.multipliers == pytest.approx(ref.multipliers, rel=1e-12, abs=1e-15)
+    within_gap(res.objective, ref)
+
+
 def test_a_time_limit_is_kept_with_several_budgets(dask_client):
     """The promise of tests/engine/test_time_limits.py (the answer within 1.1 x limit + 1 s)
     on an instance whose unlimited Dask solve takes several times the limit."""
