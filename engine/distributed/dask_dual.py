@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from engine.distributed.parts import Chunk, PartsHeader, part_chunk, part_rows, read_header
+from engine.distributed.phases import Phases
 from engine.dual.options import DualOptions
 from engine.options import parse_options, positive
 from engine.progress import progress
@@ -557,14 +558,8 @@ def solve_dual_dask(
             detail.update(check_units_in_one_part(client, handles, list(header.parts),
                                                   header.columns.unit))
 
-        timings: dict[str, float] = {}
-        t_phase = start
-
-        def lap(name: str) -> None:
-            nonlocal t_phase
-            now = time.perf_counter()
-            timings[name] = round(now - t_phase, 3)
-            t_phase = now
+        phases = Phases(start)
+        timings, lap = phases.timings, phases.lap
 
         lap("setup")
         mult = find_multiplier(client, handles, spec, target, bar)

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from engine.distributed.parts import Chunk, PartsHeader, part_chunk
+from engine.distributed.phases import Phases
 from engine.dual.arrays import DualArrays, flush_subnormal, with_null_column
 from engine.dual.kernels import BLOCK_ROWS
 from formulations.errors import UsageError
@@ -748,14 +749,8 @@ def solve_multi_dask(
                      row_names=row_names, n_budgets=len(budgets))
     detail: dict[str, Any] = {"backend": "dask", "method": "level-bundle"}
     limits_map = {b.name: float(b.limit) for b in budgets}
-    timings: dict[str, float] = {}
-    t_phase = start
-
-    def lap(key: str) -> None:
-        nonlocal t_phase
-        now = time.perf_counter()
-        timings[key] = round(now - t_phase, 3)
-        t_phase = now
+    phases = Phases(start)
+    timings, lap = phases.timings, phases.lap
 
     def left() -> float | None:
         return None if time_limit is None else time_limit - (time.perf_counter() - start)
