@@ -130,8 +130,9 @@ def task_start_sample(handle: Any, base: int, *, spec: MultiSpec,
     ``base + i`` divisible by ``stride``): (value, costs, valid)."""
     arr = _prep(handle, spec).arr
     sel = slice((-int(base)) % stride, None, stride)
-    valid = np.ones(arr.value.shape, dtype=bool) if arr.valid is None else arr.valid
-    return arr.value[sel], arr.costs[:, sel], valid[sel]
+    value = arr.value[sel]
+    valid = np.ones(value.shape, dtype=bool) if arr.valid is None else arr.valid[sel]
+    return value, arr.costs[:, sel], valid
 
 
 @dataclass(frozen=True, eq=False)
@@ -535,10 +536,9 @@ class DaskOracle:
         value = np.concatenate([lay[i].widen(g[0], -np.inf) for i, g in enumerate(got)])
         costs = np.concatenate([lay[i].widen(g[1], 0.0) for i, g in enumerate(got)], axis=1)
         valid = np.concatenate([lay[i].widen(g[2], False) for i, g in enumerate(got)])
-        like = DualArrays(value=value[:0], costs=costs[:, :0], valid=None, limits=cl.limits,
-                          row_names=cl.spec.row_names, n_budgets=cl.spec.n_budgets,
-                          null_column=m - 1 if cl.spec.at_most_one else None)
-        return row_alone_multipliers(sample_arrays(value, costs, valid, like, n))
+        return row_alone_multipliers(sample_arrays(
+            value, costs, valid, n, limits=cl.limits, row_names=cl.spec.row_names,
+            n_budgets=cl.spec.n_budgets, null_column=m - 1 if cl.spec.at_most_one else None))
 
     def primal(self, cols: Any, lam: np.ndarray, fill_rounds: int) -> tuple[Any, float] | None:
         cl = self.cl

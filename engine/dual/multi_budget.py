@@ -69,19 +69,23 @@ def start_sample(arr: DualArrays, stride: int) -> DualArrays:
     """Units 0, stride, 2 stride, ... of ``arr`` with the limits scaled to their share. The
     Dask oracle gathers the same units from its partitions and must build the same arrays:
     contiguous copies, ``valid`` None where every sampled cell is usable."""
-    n = arr.n_units
-    value = np.ascontiguousarray(arr.value[::stride])
     valid = None if arr.valid is None else np.ascontiguousarray(arr.valid[::stride])
-    return sample_arrays(value, np.ascontiguousarray(arr.costs[:, ::stride]), valid, arr, n)
+    return sample_arrays(
+        np.ascontiguousarray(arr.value[::stride]), np.ascontiguousarray(arr.costs[:, ::stride]),
+        valid, arr.n_units, limits=arr.limits, row_names=arr.row_names,
+        n_budgets=arr.n_budgets, null_column=arr.null_column)
 
 
-def sample_arrays(value: np.ndarray, costs: np.ndarray, valid: np.ndarray | None,
-                  like: DualArrays, n_units: int) -> DualArrays:
-    """The start sample's arrays (rows of ``like``'s layout) out of ``n_units`` units."""
+def sample_arrays(
+    value: np.ndarray, costs: np.ndarray, valid: np.ndarray | None, n_units: int, *,
+    limits: np.ndarray, row_names: tuple[str, ...], n_budgets: int, null_column: int | None,
+) -> DualArrays:
+    """The start sample's arrays, its rows taken out of ``n_units`` units: the ``limits``
+    scaled to the sample's share."""
     return DualArrays(
         value=value, costs=costs, valid=None if valid is None or bool(valid.all()) else valid,
-        limits=like.limits * (value.shape[0] / n_units), row_names=like.row_names,
-        n_budgets=like.n_budgets, null_column=like.null_column,
+        limits=limits * (value.shape[0] / n_units), row_names=row_names, n_budgets=n_budgets,
+        null_column=null_column,
     )
 
 
