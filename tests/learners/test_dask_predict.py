@@ -108,27 +108,24 @@ def test_a_repeated_id_across_parts_is_refused_and_nothing_is_left(
     frame = pd.read_parquet(next((tmp_path / "u").glob("*.parquet")))
     frame.loc[150, FEATURES[0]] = np.nan
     frame["uid"] = np.arange(N)
-    bad = tmp_path / "bad"
-    write_experiment(frame, bad, {"name": "users", "features": list(FEATURES), "unit": "uid"},
-                     table_format="parquet", check=False)
-    chunks = manifest_feature_chunks(bad)
-    assert chunks is not None
-    with pytest.raises(InstanceError, match=r"row 151"):
-        write_predictions_dask(model_dir, chunks, 60.0, tmp_path / "out", parts=3,
-                               dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
-    assert not (tmp_path / "out").exists()
+
+    def refused(pattern: str) -> None:
+        bad = tmp_path / "bad"
+        write_experiment(frame, bad, {"name": "users", "features": list(FEATURES),
+                                      "unit": "uid"}, table_format="parquet", check=False)
+        chunks = manifest_feature_chunks(bad)
+        assert chunks is not None
+        with pytest.raises(InstanceError, match=pattern):
+            write_predictions_dask(model_dir, chunks, 60.0, tmp_path / "out", parts=3,
+                                   dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
+        assert not (tmp_path / "out").exists()
+        assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+    refused(r"row 151")
     # two bad ranges: the first in table order is named, as the stream names it, whichever
     # task fails first
     frame.loc[40, FEATURES[1]] = np.inf
-    write_experiment(frame, bad, {"name": "users", "features": list(FEATURES), "unit": "uid"},
-                     table_format="parquet", check=False)
-    chunks = manifest_feature_chunks(bad)
-    assert chunks is not None
-    with pytest.raises(InstanceError, match=r"row 41\b"):
-        write_predictions_dask(model_dir, chunks, 60.0, tmp_path / "out", parts=3,
-                               dask_options={"scheduler": cluster.scheduler_address})  # type: ignore[attr-defined]
-    assert not (tmp_path / "out").exists()
-    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+    refused(r"row 41\b")
 
 
 def test_relative_paths_reach_the_workers(small_sim: Simulation, model_dir: Path,
